@@ -1,0 +1,20 @@
+/**
+ * `@fanout/adapter-local`: fanout's embedded default backend. Storage is a folder; compute is a
+ * pool of warm Node child processes running the generic worker.
+ */
+import { localPlugin } from './local-plugin.js';
+
+export default localPlugin;
+export { localPlugin };
+export { LocalStorage, LIST_PAGE_SIZE, LOCAL_ADAPTER_MODULE, type LocalStorageSettings } from './local-storage.js';
+export { LocalCompute, LOCAL_MESSAGE_BYTES, LOCAL_RUNTIME_PATH, MAX_TIMEOUT_MS, type LocalComputeSettings } from './local-compute.js';
+export {
+  DEFAULT_MEMORY_MB,
+  DEFAULT_STORAGE_ROOT,
+  parseLocalComputeOptions,
+  parseLocalStorageOptions,
+  type LocalComputeOptions,
+  type LocalStorageOptions,
+  type ResolvedLocalComputeOptions,
+  type ResolvedLocalStorageOptions,
+} from './local-options.js';

@@ -1,0 +1,382 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { abortError } from '@fanout/adapter-kit';
+import {
+  ErrorCode,
+  FanoutError,
+  type ComputeBackendV1,
+  type ComputeCapabilitiesV1,
+  type InvocationPayloadV1,
+  type InvokeOptions,
+  type InvokeResultV1,
+  type StorageReferenceV1,
+} from '@fanout/spec';
+import {
+  classifyChildExit,
+  disposedError,
+  rebuildWorkerError,
+  spawnError,
+  STDERR_TAIL_BYTES,
+  timeoutError,
+} from './local-errors.js';
+import { DEFAULT_MEMORY_MB, defaultWorkerCount, isIntegerBetween, MAX_MEMORY_MB, MAX_WORKERS, MIN_MEMORY_MB } from './local-options.js';
+import type { RuntimeInitMessage, RuntimeInvokeMessage, RuntimeReply } from './local-runtime.js';
+
+/**
+ * Largest payload and response, in bytes. The IPC channel has no small limit of its own (V8
+ * serialization over a pipe), so the number only bounds the memory one message costs on both
+ * sides; 64 MiB is far above the inline-input budget core uses and keeps a runaway result from
+ * doubling the client's memory unnoticed. Larger results are read from storage instead.
+ */
+export const LOCAL_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** The longest delay `setTimeout` supports (about 24.8 days); a longer timeout would fire at once. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** How long to wait for stderr to drain after a child exits before classifying its end. */
+const EXIT_DRAIN_MS = 200;
+
+/** How long `dispose` waits for killed children to be reaped. */
+const DISPOSE_WAIT_MS = 5000;
+
+/**
+ * The built runtime file. `src/` and `dist/` are both one level below the package root, so the
+ * same relative path works when this module runs compiled or from source (vitest, tsx); children
+ * always run the compiled file, since plain Node cannot load TypeScript.
+ */
+export const LOCAL_RUNTIME_PATH = join(fileURLToPath(new URL('..', import.meta.url)), 'dist', 'local-runtime.js');
+
+/** What a {@link LocalCompute} is built from. */
+export type LocalComputeSettings = {
+  /** How each child process opens the storage its worker reads code and inputs from and writes records to. */
+  storageReference: StorageReferenceV1;
+  /** Number of child processes. Default: `os.availableParallelism()`. */
+  workers?: number;
+  /** Heap limit per child in MiB (`--max-old-space-size`). Default: 2048. */
+  memoryMb?: number;
+  /** Base for relative paths in the storage options and for finding the storage module. Default: the working directory. */
+  baseDirectory?: string;
+};
+
+type Outcome = { record: Uint8Array | undefined } | { error: FanoutError };
+
+type Invocation = {
+  id: number;
+  payload: InvocationPayloadV1;
+  respond: boolean;
+  signal: AbortSignal | undefined;
+  settle: (outcome: Outcome) => void;
+  settled: boolean;
+  slot: Slot | undefined;
+  timer: NodeJS.Timeout | undefined;
+  onAbort: (() => void) | undefined;
+};
+
+type Slot = {
+  child: ChildProcess;
+  current: Invocation | undefined;
+  /** The last bytes of stderr, reset per invocation so a crash report is about that invocation. */
+  stderrTail: string;
+  /** No longer in the pool: killed, crashed or exited. */
+  ended: boolean;
+  exit: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Settles once the process is gone. */
+  reaped: Promise<void>;
+};
+
+/**
+ * Compute over a pool of Node child processes on this machine, each running the generic worker.
+ * Children start on first use and stay warm (code bundles stay imported) until `dispose()`. An
+ * idle pool does not keep the client's process alive, and a child exits on its own when the
+ * client goes away.
+ */
+export class LocalCompute implements ComputeBackendV1 {
+  readonly specificationVersion = 'v1';
+  readonly name = 'local';
+  readonly capabilities: ComputeCapabilitiesV1;
+  /** Number of child processes the pool runs at most. */
+  readonly workers: number;
+  /** Heap limit of each child, in MiB. */
+  readonly memoryMb: number;
+
+  private readonly storageReference: StorageReferenceV1;
+  private readonly baseDirectory: string;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Invocation[] = [];
+  private nextId = 0;
+  private disposed = false;
+
+  constructor(settings: LocalComputeSettings) {
+    const { storageReference, workers = defaultWorkerCount(), memoryMb = DEFAULT_MEMORY_MB } = settings;
+    if (typeof storageReference?.module !== 'string') {
+      throw new TypeError('LocalCompute needs settings.storageReference ({ module, options }) so its processes can open the storage.');
+    }
+    if (!isIntegerBetween(workers, 1, MAX_WORKERS)) {
+      throw new TypeError(`LocalCompute settings.workers must be a whole number from 1 to ${MAX_WORKERS}, got ${String(workers)}.`);
+    }
+    if (!isIntegerBetween(memoryMb, MIN_MEMORY_MB, MAX_MEMORY_MB)) {
+      throw new TypeError(`LocalCompute settings.memoryMb must be a whole number from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB}, got ${String(memoryMb)}.`);
+    }
+    if (!existsSync(LOCAL_RUNTIME_PATH)) {
+      throw new FanoutError(
+        `The local worker runtime ${LOCAL_RUNTIME_PATH} is missing. Build @fanout/adapter-local first (npx tsc -b).`,
+        { code: ErrorCode.BACKEND_UNAVAILABLE, fault: 'backend' },
+      );
+    }
+    this.storageReference = storageReference;
+    this.baseDirectory = settings.baseDirectory ?? process.cwd();
+    this.workers = workers;
+    this.memoryMb = memoryMb;
+    this.capabilities = {
+      syncInvoke: true,
+      asyncInvoke: true,
+      maxPayloadBytes: { sync: LOCAL_MESSAGE_BYTES, async: LOCAL_MESSAGE_BYTES },
+      maxResponseBytes: LOCAL_MESSAGE_BYTES,
+      maxTimeoutMs: MAX_TIMEOUT_MS,
+      maxMemoryMb: memoryMb,
+      defaultConcurrency: workers,
+      maxConcurrency: workers,
+      classifiesFailures: true,
+    };
+  }
+
+  /**
+   * Run the worker on one payload in a child process, queueing (first in, first out) while all
+   * children are busy. `sync` resolves with the record; `async` resolves once the work is queued,
+   * and its outcome is then only visible in storage, as on a cloud platform (a failure is not
+   * reported: the client's deadline re-invokes).
+   */
+  invoke(payload: InvocationPayloadV1, options: InvokeOptions): Promise<InvokeResultV1> {
+    const mode = options?.mode;
+    const signal = options?.signal;
+    if (mode !== 'sync' && mode !== 'async') {
+      return Promise.reject(new TypeError(`invoke needs options.mode "sync" or "async", got ${String(mode)}.`));
+    }
+    if (typeof payload?.timeoutMs !== 'number' || !(payload.timeoutMs > 0)) {
+      return Promise.reject(new TypeError(`payload.timeoutMs must be a positive number of milliseconds, got ${String(payload?.timeoutMs)}.`));
+    }
+    if (this.disposed) return Promise.reject(disposedError('local compute'));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const inlineBytes = 'inline' in payload.inputs ? payload.inputs.inline.byteLength : 0;
+    if (inlineBytes > LOCAL_MESSAGE_BYTES) {
+      return Promise.reject(
+        new FanoutError(`The payload carries ${inlineBytes} bytes of inline inputs; local compute accepts at most ${LOCAL_MESSAGE_BYTES}.`, {
+          code: ErrorCode.PAYLOAD_TOO_LARGE,
+          fault: 'caller',
+        }),
+      );
+    }
+    return new Promise<InvokeResultV1>((resolve, reject) => {
+      const settle =
+        mode === 'sync'
+          ? (outcome: Outcome) => ('error' in outcome ? reject(outcome.error) : resolve({ mode: 'sync', record: outcome.record }))
+          : // Asynchronous work reports through storage only; its outcome here has no listener.
+            () => undefined;
+      const invocation: Invocation = {
+        id: (this.nextId += 1),
+        payload,
+        respond: mode === 'sync' && payload.respond !== false,
+        signal,
+        settle,
+        settled: false,
+        slot: undefined,
+        timer: undefined,
+        onAbort: undefined,
+      };
+      if (signal) {
+        invocation.onAbort = () => this.abort(invocation);
+        signal.addEventListener('abort', invocation.onAbort, { once: true });
+      }
+      this.queue.push(invocation);
+      this.dispatch();
+      if (mode === 'async') resolve({ mode: 'async' });
+    });
+  }
+
+  /** Kill every child and fail queued and running invocations with `DISPOSED`. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const error = disposedError('local compute');
+    for (const invocation of this.queue.splice(0)) this.finish(invocation, { error });
+    const reaped = this.slots.map((slot) => slot.reaped);
+    for (const slot of [...this.slots]) this.retire(slot, error);
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, DISPOSE_WAIT_MS);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(reaped), giveUp]);
+    clearTimeout(timer);
+  }
+
+  private dispatch(): void {
+    while (!this.disposed && this.queue.length > 0) {
+      let slot = this.slots.find((candidate) => candidate.current === undefined && !candidate.ended);
+      if (!slot && this.slots.length < this.workers) {
+        try {
+          slot = this.spawn();
+        } catch (error) {
+          this.finish(this.queue.shift()!, { error: spawnError(error) });
+          continue;
+        }
+      }
+      if (!slot) return;
+      this.start(slot, this.queue.shift()!);
+    }
+  }
+
+  private spawn(): Slot {
+    const child = fork(LOCAL_RUNTIME_PATH, [], {
+      // Structured clone over the channel: Uint8Array payloads and records travel as bytes, not base64.
+      serialization: 'advanced',
+      // Task output is captured by the worker; stderr is kept for crash reports (V8's OOM message lands there).
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // Set explicitly so the client's own flags (loaders, --conditions, a test runner's) do not leak in.
+      execArgv: [`--max-old-space-size=${this.memoryMb}`],
+    });
+    let markReaped: () => void = () => undefined;
+    const slot: Slot = {
+      child,
+      current: undefined,
+      stderrTail: '',
+      ended: false,
+      exit: undefined,
+      reaped: new Promise<void>((resolve) => (markReaped = resolve)),
+    };
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      slot.stderrTail = (slot.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    });
+    child.on('message', (reply: RuntimeReply) => this.onReply(slot, reply));
+    child.on('error', (error) => {
+      if (child.pid === undefined) markReaped();
+      this.retire(slot, spawnError(error));
+    });
+    child.on('exit', (exitCode, signal) => {
+      slot.exit = { exitCode, signal };
+      // Normally 'close' follows once stderr is drained; a grandchild holding the pipe open must not stall us.
+      setTimeout(() => this.onChildEnded(slot), EXIT_DRAIN_MS).unref();
+    });
+    child.on('close', (exitCode, signal) => {
+      slot.exit ??= { exitCode, signal };
+      markReaped();
+      this.onChildEnded(slot);
+    });
+    const init: RuntimeInitMessage = {
+      type: 'init',
+      storageReference: this.storageReference,
+      baseDirectory: this.baseDirectory,
+      maxResponseBytes: LOCAL_MESSAGE_BYTES,
+    };
+    child.send(init);
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private start(slot: Slot, invocation: Invocation): void {
+    slot.current = invocation;
+    slot.stderrTail = '';
+    invocation.slot = slot;
+    setReferenced(slot.child, true);
+    invocation.timer = setTimeout(
+      () => this.retire(slot, timeoutError(invocation.payload.timeoutMs, slot.stderrTail)),
+      Math.min(invocation.payload.timeoutMs, MAX_TIMEOUT_MS),
+    );
+    const message: RuntimeInvokeMessage = { type: 'invoke', id: invocation.id, payload: invocation.payload, respond: invocation.respond };
+    try {
+      slot.child.send(message, (error) => {
+        if (error && slot.current === invocation) this.retire(slot, spawnError(error));
+      });
+    } catch (error) {
+      // The payload itself cannot be serialized; the child is fine and stays in the pool.
+      this.release(slot);
+      this.finish(invocation, {
+        error: new FanoutError(`The invocation payload cannot be sent to a local worker: ${(error as Error).message}`, {
+          code: ErrorCode.PROTOCOL_ERROR,
+          fault: 'caller',
+          cause: error,
+        }),
+      });
+      this.dispatch();
+    }
+  }
+
+  private onReply(slot: Slot, reply: RuntimeReply): void {
+    const invocation = slot.current;
+    // A reply for an invocation already given up on (aborted, timed out) is stale.
+    if (!invocation || reply.id !== invocation.id) return;
+    this.release(slot);
+    if (reply.type === 'done') {
+      const record = reply.record === null ? undefined : new Uint8Array(reply.record.buffer, reply.record.byteOffset, reply.record.byteLength);
+      this.finish(invocation, { record });
+    } else {
+      this.finish(invocation, { error: rebuildWorkerError(reply.error) });
+    }
+    this.dispatch();
+  }
+
+  /** The child ended on its own (crash, `process.exit`, out of memory) rather than by `retire`. */
+  private onChildEnded(slot: Slot): void {
+    if (slot.ended) return;
+    const invocation = slot.current;
+    this.remove(slot);
+    if (invocation) {
+      const exit = slot.exit ?? { exitCode: null, signal: null };
+      this.finish(invocation, { error: classifyChildExit({ ...exit, stderrTail: slot.stderrTail }) });
+    }
+    this.dispatch();
+  }
+
+  /** Take a child out of the pool, kill it, and fail its invocation with `error`. A replacement starts on demand. */
+  private retire(slot: Slot, error: FanoutError): void {
+    if (slot.ended) return;
+    const invocation = slot.current;
+    this.remove(slot);
+    slot.child.kill('SIGKILL');
+    if (invocation) this.finish(invocation, { error });
+    this.dispatch();
+  }
+
+  private abort(invocation: Invocation): void {
+    const error = abortError(invocation.signal);
+    const queued = this.queue.indexOf(invocation);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      this.finish(invocation, { error });
+    } else if (invocation.slot && invocation.slot.current === invocation) {
+      this.retire(invocation.slot, error);
+    }
+  }
+
+  private remove(slot: Slot): void {
+    slot.ended = true;
+    slot.current = undefined;
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+  }
+
+  /** The child is idle again: it must no longer keep the client's event loop alive. */
+  private release(slot: Slot): void {
+    slot.current = undefined;
+    setReferenced(slot.child, false);
+  }
+
+  private finish(invocation: Invocation, outcome: Outcome): void {
+    if (invocation.settled) return;
+    invocation.settled = true;
+    clearTimeout(invocation.timer);
+    if (invocation.onAbort) invocation.signal?.removeEventListener('abort', invocation.onAbort);
+    invocation.settle(outcome);
+  }
+}
+
+/** Ref or unref everything of a child that holds the event loop: the process, its IPC channel and its stderr pipe. */
+function setReferenced(child: ChildProcess, referenced: boolean): void {
+  const handles = [child, child.channel, child.stderr] as ({ ref?: () => void; unref?: () => void } | null | undefined)[];
+  for (const handle of handles) {
+    if (referenced) handle?.ref?.();
+    else handle?.unref?.();
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Every mapping of Node file-system and child-process failures to fanout error codes, in one
+ * place, so that the storage and the pool classify the same failure the same way.
+ */
+import { abortError } from '@fanout/adapter-kit';
+import { ErrorCode, FanoutError, type ErrorFault } from '@fanout/spec';
+
+/** How much of a child's stderr is kept for crash reports, in bytes. */
+export const STDERR_TAIL_BYTES = 8 * 1024;
+
+/** The `code` of a Node system error (`ENOENT`, `EACCES`...), if it has one. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Whether a failed read means "no such object". `ENOTDIR` happens when a parent segment of the
+ * key is an object itself (`a` exists and `a/b` is asked for); `EISDIR` when the key names a
+ * folder that only holds other objects.
+ */
+export function isMissingObject(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+/** What the storage was doing, for error messages. */
+export type StorageFailureContext = {
+  operation: string;
+  key: string;
+  signal?: AbortSignal | undefined;
+};
+
+/**
+ * Turn a file-system failure into a `FanoutError`. Errors that already are one pass through.
+ * Permission problems are the caller's to fix and not retryable; anything else (a full disk, too
+ * many open files, an I/O error) may pass, so it is `BACKEND_UNAVAILABLE` and retryable.
+ */
+export function mapFileSystemError(error: unknown, context: StorageFailureContext): FanoutError {
+  if (FanoutError.isInstance(error)) return error;
+  if (context.signal?.aborted || (error as { name?: unknown } | null)?.name === 'AbortError') {
+    return abortError(context.signal);
+  }
+  const code = errnoCode(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  const where = `Local storage could not ${context.operation} ${JSON.stringify(context.key)}`;
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+    // A read-only mount is a permission problem too: retrying cannot help.
+    case 'EROFS':
+      return new FanoutError(`${where}: permission denied (${detail}). Give this process write access to the storage root or choose another root.`, {
+        code: ErrorCode.ACCESS_DENIED,
+        fault: 'caller',
+        cause: error,
+      });
+    case 'ENAMETOOLONG':
+      return new FanoutError(`${where}: a path segment is longer than the file system allows (${detail}). Use key segments of at most 255 bytes.`, {
+        code: ErrorCode.STORAGE_KEY_INVALID,
+        fault: 'caller',
+        cause: error,
+      });
+    default:
+      return new FanoutError(`${where}: ${detail}`, {
+        code: ErrorCode.BACKEND_UNAVAILABLE,
+        retryable: true,
+        fault: 'backend',
+        cause: error,
+      });
+  }
+}
+
+/**
+ * A key that is both an object and the folder of other objects cannot be stored as files: the
+ * local store refuses the second one instead of silently shadowing the first.
+ */
+export function keyConflictError(key: string, cause: unknown): FanoutError {
+  return new FanoutError(
+    `Local storage cannot store ${JSON.stringify(key)}: a key on its path is already an object, or the key is already a folder of other objects. The local store keeps objects as files, so "a" and "a/b" cannot both exist. Choose keys where no key is a folder of another.`,
+    { code: ErrorCode.STORAGE_KEY_INVALID, fault: 'caller', cause },
+  );
+}
+
+/** The error for any call after `dispose()`. */
+export function disposedError(what: string): FanoutError {
+  return new FanoutError(`The ${what} was used after dispose(). Create a new one.`, { code: ErrorCode.DISPOSED, fault: 'caller' });
+}
+
+/** How a child process ended, as seen by the pool. */
+export type ChildExit = {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last {@link STDERR_TAIL_BYTES} the child wrote to stderr. */
+  stderrTail: string;
+};
+
+/**
+ * Classify a child that ended before it reported. V8 prints "JavaScript heap out of memory"
+ * (or "Allocation failed" for large single allocations) on stderr when the heap limit is hit,
+ * then aborts; that is the task's doing and retrying with the same memory will fail again.
+ * Anything else (`process.exit`, a native crash, a kill from outside) may not happen twice.
+ */
+export function classifyChildExit(exit: ChildExit): FanoutError {
+  const logTail = exit.stderrTail === '' ? undefined : exit.stderrTail;
+  if (/heap out of memory|Allocation failed/.test(exit.stderrTail)) {
+    return new FanoutError(
+      'The local worker process ran out of memory. Raise the compute option memoryMb, or make the task use less memory (process its input in smaller pieces).',
+      { code: ErrorCode.OUT_OF_MEMORY, retryable: false, fault: 'user-code', logTail },
+    );
+  }
+  const how = exit.signal
+    ? `was killed by signal ${exit.signal}${exit.signal === 'SIGKILL' ? ' (often the system running out of memory)' : ''}`
+    : `exited with code ${String(exit.exitCode)}`;
+  const tailNote = logTail ? ` Its last stderr output:\n${logTail}` : '';
+  return new FanoutError(`The local worker process ${how} before it reported a result (does the task call process.exit?).${tailNote}`, {
+    code: ErrorCode.WORKER_CRASHED,
+    retryable: true,
+    fault: 'backend',
+    logTail,
+  });
+}
+
+/** The invocation ran past `payload.timeoutMs` and its process was killed. */
+export function timeoutError(timeoutMs: number, stderrTail: string): FanoutError {
+  return new FanoutError(`The invocation ran longer than its ${timeoutMs} ms timeout; its local worker process was killed.`, {
+    code: ErrorCode.TIMEOUT,
+    retryable: true,
+    fault: 'user-code',
+    logTail: stderrTail === '' ? undefined : stderrTail,
+  });
+}
+
+/** A child process could not be started, or its channel failed under a message. */
+export function spawnError(cause: unknown): FanoutError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new FanoutError(`A local worker process could not be started or reached: ${detail}`, {
+    code: ErrorCode.WORKER_CRASHED,
+    retryable: true,
+    fault: 'backend',
+    cause,
+  });
+}
+
+/** A worker-level failure as it crosses the IPC channel from the child. */
+export type TransportedError = {
+  code: string;
+  message: string;
+  stack?: string;
+  retryable?: boolean;
+  fault?: ErrorFault;
+};
+
+// The worker's own verdicts: a retry would be given the same payload or bundle and fail again.
+const neverRetryable: ReadonlySet<string> = new Set([ErrorCode.PROTOCOL_ERROR, ErrorCode.CODE_INTEGRITY_FAILED]);
+const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** Describe an error the worker threw so that {@link rebuildWorkerError} can restore it in the client. */
+export function transportError(error: unknown): TransportedError {
+  if (FanoutError.isInstance(error)) {
+    return {
+      code: error.code,
+      message: error.message,
+      retryable: error.retryable,
+      fault: error.fault,
+      ...(error.stack ? { stack: error.stack } : {}),
+    };
+  }
+  if (/^E[A-Z0-9]+$/.test(errnoCode(error) ?? '')) {
+    // The worker writes bundles to a temporary folder; a full or unwritable disk lands here.
+    return transportError(mapFileSystemError(error, { operation: 'prepare the code bundle for', key: 'the worker' }));
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    code: ErrorCode.WORKER_CRASHED,
+    message: `The local worker failed: ${message}`,
+    retryable: true,
+    fault: 'backend',
+    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+  };
+}
+
+/**
+ * Rebuild a worker-level failure in the client. Storage failures keep their code and retry
+ * verdict; protocol and integrity failures are never retryable; an unknown code becomes
+ * `WORKER_CRASHED` so that callers only ever see documented codes.
+ */
+export function rebuildWorkerError(transported: TransportedError): FanoutError {
+  const known = knownCodes.has(transported.code);
+  const code = (known ? transported.code : ErrorCode.WORKER_CRASHED) as ErrorCode;
+  const retryable = neverRetryable.has(code) ? false : (transported.retryable ?? !known);
+  const message = known ? transported.message : `${transported.message} (worker error code ${transported.code})`;
+  return new FanoutError(message, {
+    code,
+    retryable,
+    fault: transported.fault ?? 'backend',
+    ...(transported.stack ? { remoteStack: transported.stack } : {}),
+  });
+}

@@ -1,0 +1,4 @@
+/** `@fanout/adapter-kit`: small helpers every adapter needs, so that each one behaves the same. */
+export { assertValidStorageKey, MAX_STORAGE_KEY_BYTES } from './storage-keys.js';
+export { abortError, throwIfAborted } from './abort.js';
+export { collectBytes } from './bytes.js';

@@ -1,0 +1,356 @@
+import {
+  ErrorCode,
+  FanoutError,
+  PROTOCOL_VERSION,
+  resolveComputeCapabilities,
+  type ComputeBackendV1,
+  type ResolvedComputeCapabilities,
+  type StorageBackendV1,
+} from '@fanout/spec';
+import { CountingStorage, decodeRecord, frame, serializeValue, totalRequests } from '@fanout/worker';
+import { bundleInline, bundleModule, type CodeBundle } from './bundle/bundler.js';
+import { resolveTaskSource, type TaskSource } from './bundle/task-source.js';
+import type { RetryPolicy } from './config/config-schema.js';
+import type { ResolvedConfig } from './config/load-config.js';
+import { JobHandle } from './job/job-handle.js';
+import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
+import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
+import { decodeJobManifest, encodeJobObject, type JobManifest } from './protocol/job-object.js';
+import { StorageLayout, newJobId } from './protocol/layout.js';
+import { JobRun } from './scheduler/job-run.js';
+
+/** Options for one job; each falls back to the executor's configured defaults. */
+export type MapOptions = {
+  /** Tasks per invocation, or `'auto'` (about four invocations per unit of concurrency, at most 1000 tasks each). */
+  chunkSize?: number | 'auto';
+  /** Most invocations in flight. Default: the configured value, else the backend's `defaultConcurrency`. */
+  concurrency?: number;
+  /** Deadline of each invocation, in milliseconds (a chunk of tasks shares it). Default: 5 minutes. */
+  timeoutMs?: number;
+  /** `sync` returns records in responses, `async` collects them from storage. Default: `auto` (sync where supported). */
+  mode?: 'auto' | 'sync' | 'async';
+  /** Retries allowed per failure class. Default: transient 3, timeout 1, crash 2, outOfMemory 0, userCode 0. */
+  retries?: RetryPolicy;
+  /** Launch bounded backup invocations for stragglers. Default: `true`. */
+  backups?: boolean;
+  /** How the job is shown in `fanout jobs`. Default: the task's module and export. */
+  label?: string;
+};
+
+export type ExecutorDependencies = {
+  config: ResolvedConfig;
+  storage: StorageBackendV1;
+  compute: ComputeBackendV1;
+};
+
+/** Tasks per invocation at most, when chosen automatically. */
+const MAX_AUTO_CHUNK = 1000;
+
+const insideWorker = Symbol.for('fanout.insideWorker');
+
+/**
+ * Runs jobs on one compute backend with one storage backend. Made by `connect()`; release it with
+ * `dispose()` (or `await using`).
+ */
+export class Executor {
+  readonly config: ResolvedConfig;
+  readonly layout: StorageLayout;
+  private readonly storage: StorageBackendV1;
+  private readonly compute: ComputeBackendV1;
+  private readonly capabilities: ResolvedComputeCapabilities;
+  private readonly bundles = new Map<string, Promise<CodeBundle>>();
+  /** Bundles known to be in storage already, so later jobs skip even the existence check. */
+  private readonly uploaded = new Set<string>();
+  private readonly runs = new Set<JobRun>();
+  private disposed = false;
+
+  constructor(dependencies: ExecutorDependencies) {
+    this.config = dependencies.config;
+    this.storage = dependencies.storage;
+    this.compute = dependencies.compute;
+    this.capabilities = resolveComputeCapabilities(dependencies.compute.capabilities);
+    this.layout = new StorageLayout(dependencies.config.prefix);
+  }
+
+  /** Run `task` over every input. Resolves once the job is stored and dispatching; await its results on the handle. */
+  async map<Input, Output>(
+    task: TaskFunction<Input, Output> | TaskReference,
+    inputs: Iterable<Input> | AsyncIterable<Input>,
+    options: MapOptions = {},
+  ): Promise<Job<Awaited<Output>>> {
+    this.assertUsable();
+    const source = await resolveTaskSource(task as TaskFunction<never>, this.config.baseDirectory);
+    const framed: Buffer[] = [];
+    for await (const input of inputs) framed.push(serializeInput(input, framed.length));
+    const bundle = await this.bundleFor(source);
+    const exportName = source.kind === 'module' ? source.exportName : 'default';
+    if (!bundle.exports.includes(exportName)) {
+      throw new FanoutError(
+        `${describeSource(source)} has no export named "${exportName}". It exports: ${bundle.exports.join(', ') || 'nothing'}.`,
+        { code: ErrorCode.EXPORT_NOT_FOUND, fault: 'caller' },
+      );
+    }
+    const storage = new CountingStorage(this.storage);
+    const concurrency = this.concurrencyFor(options);
+    const manifestWithoutOffsets: Omit<JobManifest, 'inputOffsets'> = {
+      protocol: PROTOCOL_VERSION,
+      id: newJobId(),
+      createdMs: Date.now(),
+      label: options.label ?? describeSource(source),
+      code: { key: this.layout.codeKey(bundle.sha256), sha256: bundle.sha256, exportName },
+      taskCount: framed.length,
+      chunkSize: chunkSizeFor(options.chunkSize ?? this.config.defaults.chunkSize, framed.length, concurrency),
+      timeoutMs: this.timeoutFor(options),
+    };
+    await this.upload(storage, bundle);
+    const { bytes, manifest } = encodeJobObject(manifestWithoutOffsets, framed);
+    const jobKey = this.layout.jobKey(manifest.id);
+    await storage.put(jobKey, bytes);
+    return this.startRun<Awaited<Output>>({ manifest, jobObject: bytes, storage, options, concurrency, adopt: [] });
+  }
+
+  /**
+   * Map, then reduce every map result with one call of `reduceTask`. The handle's single result
+   * is the reduction; `stats()` reports the map stage until the reduction starts.
+   */
+  async mapReduce<Input, Mapped, Reduced>(
+    mapTask: TaskFunction<Input, Mapped> | TaskReference,
+    inputs: Iterable<Input> | AsyncIterable<Input>,
+    reduceTask: TaskFunction<Awaited<Mapped>[], Reduced> | TaskReference,
+    options: MapOptions = {},
+  ): Promise<Job<Awaited<Reduced>>> {
+    const mapJob = await this.map(mapTask, inputs, options);
+    const { ReducedJob } = await import('./job/reduced-job.js');
+    return new ReducedJob(mapJob, async (values) => this.map(reduceTask, [values as Awaited<Mapped>[]], { ...options, chunkSize: 1 }));
+  }
+
+  /** Run `task` once on `input`. */
+  call<Input, Output>(
+    task: TaskFunction<Input, Output> | TaskReference,
+    input: Input,
+    options: MapOptions = {},
+  ): Promise<Job<Awaited<Output>>> {
+    return this.map(task, [input], { ...options, chunkSize: 1 });
+  }
+
+  /**
+   * Re-attach to a job by id, from any process: reads the job object, adopts every result record
+   * already written, and invokes only the tasks that have none.
+   */
+  async attach<Output = unknown>(jobId: string, options: MapOptions = {}): Promise<Job<Output>> {
+    this.assertUsable();
+    const storage = new CountingStorage(this.storage);
+    const { manifest, bytes } = await this.readJob(storage, jobId);
+    const adopt = await this.readRecords(storage, manifest);
+    return this.startRun<Output>({ manifest, jobObject: bytes, storage, options, concurrency: this.concurrencyFor(options), adopt });
+  }
+
+  /** A job's statistics as far as storage tells, without invoking anything. */
+  async inspect(jobId: string): Promise<JobStats> {
+    this.assertUsable();
+    const storage = new CountingStorage(this.storage);
+    const { manifest, bytes } = await this.readJob(storage, jobId);
+    const adopt = await this.readRecords(storage, manifest);
+    const handle = this.newHandle(manifest, bytes, storage, {}, 1, adopt, false);
+    return handle.stats();
+  }
+
+  /** The most recent jobs in storage, newest first. */
+  jobs(options: { limit?: number } = {}): Promise<JobSummary[]> {
+    this.assertUsable();
+    return readJobSummaries(this.storage, this.layout, options.limit ?? 20);
+  }
+
+  /** Delete job data: named jobs, jobs older than a duration, or everything under the prefix. */
+  clean(options: CleanOptions): Promise<CleanReport> {
+    this.assertUsable();
+    return deleteJobs(this.storage, this.layout, options);
+  }
+
+  /** A smoke test of the configured backends: a few tiny tasks, end to end. */
+  async hello(): Promise<{ backend: string; storage: string; tasks: number; ok: boolean; wallMs: number; coldStarts: number }> {
+    const tasks = Math.max(2, Math.min(8, this.capabilities.defaultConcurrency * 2));
+    const job = await this.map((input: number) => ({ input, pid: process.pid }), Array.from({ length: tasks }, (_, index) => index), {
+      label: 'fanout hello',
+    });
+    const results = await job.settled();
+    const stats = job.stats();
+    return {
+      backend: this.compute.name,
+      storage: this.storage.name,
+      tasks,
+      ok: results.every((result) => result.ok && (result.value as { input: number }).input === result.index),
+      wallMs: stats.timings.wallMs,
+      coldStarts: stats.invocations.coldStarts,
+    };
+  }
+
+  /** Cancel running jobs and release the backends. Later calls reject with `DISPOSED`. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const run of this.runs) run.cancel();
+    await this.compute.dispose?.();
+    await this.storage.dispose?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  private startRun<Output>(parameters: {
+    manifest: JobManifest;
+    jobObject: Uint8Array;
+    storage: CountingStorage;
+    options: MapOptions;
+    concurrency: number;
+    adopt: Parameters<JobRun['adoptRecord']>[0][];
+  }): Job<Output> {
+    const { manifest, jobObject, storage, options, concurrency, adopt } = parameters;
+    return this.newHandle<Output>(manifest, jobObject, storage, options, concurrency, adopt, true);
+  }
+
+  private newHandle<Output>(
+    manifest: JobManifest,
+    jobObject: Uint8Array,
+    storage: CountingStorage,
+    options: MapOptions,
+    concurrency: number,
+    adopt: Parameters<JobRun['adoptRecord']>[0][],
+    dispatch: boolean,
+  ): JobHandle<Output> {
+    const mode = this.modeFor(options);
+    const handle = new JobHandle<Output>(manifest, storage, totalRequests(storage.counts), mode);
+    const run: JobRun = new JobRun({
+      manifest,
+      jobObject,
+      jobKey: this.layout.jobKey(manifest.id),
+      layout: this.layout,
+      compute: this.compute,
+      capabilities: this.capabilities,
+      storage,
+      concurrency,
+      mode,
+      retries: { ...this.config.defaults.retries, ...options.retries },
+      backups: options.backups ?? this.config.defaults.backups,
+      onResult: (result) => handle.recordResult(result),
+      onDone: () => {
+        this.runs.delete(run);
+        handle.recordDone();
+      },
+    });
+    handle.bind(run);
+    for (const record of adopt) run.adoptRecord(record);
+    if (dispatch) {
+      this.runs.add(run);
+      run.start();
+    }
+    return handle;
+  }
+
+  private async readJob(storage: CountingStorage, jobId: string): Promise<{ manifest: JobManifest; bytes: Uint8Array }> {
+    if (!/^[\w.-]+$/.test(jobId)) throw new TypeError(`"${jobId}" is not a job id; ids look like 20261129-023501-1a2b3c4d.`);
+    const key = this.layout.jobKey(jobId);
+    const bytes = await storage.get(key);
+    if (!bytes) {
+      throw new FanoutError(`No job ${jobId} in ${this.storage.name} storage under "${this.config.prefix}". \`fanout jobs\` lists the jobs there.`, {
+        code: ErrorCode.JOB_NOT_FOUND,
+        fault: 'caller',
+      });
+    }
+    return { manifest: decodeJobManifest(bytes, key), bytes };
+  }
+
+  private async readRecords(storage: CountingStorage, manifest: JobManifest) {
+    const records = [];
+    let cursor: string | undefined;
+    do {
+      const page = await storage.list(this.layout.resultsPrefix(manifest.id), cursor === undefined ? {} : { cursor });
+      for (const { key } of page.objects) {
+        const bytes = await storage.get(key);
+        if (bytes) records.push(decodeRecord(bytes, key));
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return records;
+  }
+
+  private bundleFor(source: TaskSource): Promise<CodeBundle> {
+    const cacheKey = source.kind === 'module' ? `module:${source.file}` : `inline:${source.source}`;
+    let bundle = this.bundles.get(cacheKey);
+    if (!bundle) {
+      bundle = source.kind === 'module' ? bundleModule(source.file) : bundleInline(source.source, source.resolveDirectory);
+      this.bundles.set(cacheKey, bundle);
+      bundle.catch(() => this.bundles.delete(cacheKey));
+    }
+    return bundle;
+  }
+
+  /** Store the bundle unless it is there already: one conditional create, or a HEAD and a PUT. */
+  private async upload(storage: CountingStorage, bundle: CodeBundle): Promise<void> {
+    if (this.uploaded.has(bundle.sha256)) return;
+    const key = this.layout.codeKey(bundle.sha256);
+    if (storage.create && storage.capabilities.conditionalCreate) await storage.create(key, bundle.contents);
+    else if (!(await storage.head(key))) await storage.put(key, bundle.contents);
+    this.uploaded.add(bundle.sha256);
+  }
+
+  private concurrencyFor(options: MapOptions): number {
+    const wanted = options.concurrency ?? this.config.defaults.concurrency ?? this.capabilities.defaultConcurrency;
+    if (!Number.isInteger(wanted) || wanted < 1) throw new TypeError(`concurrency must be a whole number of at least 1; got ${wanted}.`);
+    return Math.min(wanted, this.capabilities.maxConcurrency);
+  }
+
+  private timeoutFor(options: MapOptions): number {
+    const timeoutMs = options.timeoutMs ?? this.config.defaults.timeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError(`timeoutMs must be a positive number; got ${timeoutMs}.`);
+    if (timeoutMs > this.capabilities.maxTimeoutMs) {
+      throw new TypeError(`timeoutMs ${timeoutMs} is above the ${this.compute.name} backend's limit of ${this.capabilities.maxTimeoutMs} ms.`);
+    }
+    return timeoutMs;
+  }
+
+  private modeFor(options: MapOptions): 'sync' | 'async' {
+    const mode = options.mode ?? this.config.defaults.mode;
+    if (mode === 'auto') return this.capabilities.syncInvoke ? 'sync' : 'async';
+    const supported = mode === 'sync' ? this.capabilities.syncInvoke : this.capabilities.asyncInvoke;
+    if (!supported) throw new TypeError(`The ${this.compute.name} backend does not support mode "${mode}".`);
+    return mode;
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) {
+      throw new FanoutError('This executor was disposed; call connect() again.', { code: ErrorCode.DISPOSED, fault: 'caller' });
+    }
+    if ((globalThis as Record<symbol, unknown>)[insideWorker]) {
+      throw new FanoutError(
+        'A task module started a fanout job while being loaded by a worker. Keep tasks in a module without top-level side effects, and call fanout from another file.',
+        { code: ErrorCode.CONFIG_INVALID, fault: 'caller' },
+      );
+    }
+  }
+}
+
+function serializeInput(input: unknown, index: number): Buffer {
+  try {
+    return frame([serializeValue(input)]);
+  } catch (error) {
+    throw new FanoutError(
+      `Input ${index} cannot be serialized: ${(error as Error).message}. Inputs must be plain data (objects, arrays, strings, numbers, Uint8Array, Date, Map, Set, BigInt), not functions, symbols or class instances with methods.`,
+      { code: ErrorCode.INPUT_NOT_SERIALIZABLE, fault: 'caller', taskIndex: index, cause: error },
+    );
+  }
+}
+
+export function chunkSizeFor(chunkSize: number | 'auto', taskCount: number, concurrency: number): number {
+  if (chunkSize !== 'auto') {
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new TypeError(`chunkSize must be 'auto' or a whole number of at least 1; got ${chunkSize}.`);
+    return chunkSize;
+  }
+  // About four invocations per slot balances the tail without paying per-invocation overhead per task.
+  return Math.max(1, Math.min(MAX_AUTO_CHUNK, Math.ceil(taskCount / (concurrency * 4))));
+}
+
+function describeSource(source: TaskSource): string {
+  return source.kind === 'module' ? `${source.file}#${source.exportName}` : 'an inline function';
+}

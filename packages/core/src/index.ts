@@ -1,0 +1,16 @@
+/**
+ * `@fanout/core`: the fanout client. `connect()` returns an {@link Executor}; its `map`,
+ * `mapReduce` and `call` return {@link Job} handles with typed results.
+ */
+export { connect } from './connect.js';
+export { Executor, type MapOptions } from './executor.js';
+export type { Job, JobStats, JobState, TaskFunction, TaskReference, TaskResult, WaitOptions, WaitCondition, DurationSummary } from './job/job-types.js';
+export type { JobSummary, CleanOptions, CleanReport } from './job/job-admin.js';
+export type { FanoutConfig, BackendChoice, JobDefaults, RetryPolicy } from './config/config-schema.js';
+export { loadConfig, CONFIG_FILE_NAMES, ENVIRONMENT_VARIABLES, type ResolvedConfig, type LoadConfigOptions } from './config/load-config.js';
+export { FanoutError, ErrorCode } from '@fanout/spec';
+
+/** Identity helper that gives a `fanout.config.ts` file type checking. */
+export function defineConfig(config: import('./config/config-schema.js').FanoutConfig): import('./config/config-schema.js').FanoutConfig {
+  return config;
+}

@@ -1,0 +1,95 @@
+import type { StorageBackendV1 } from '@fanout/spec';
+import { decodeJobManifest } from '../protocol/job-object.js';
+import type { StorageLayout } from '../protocol/layout.js';
+
+/** One line of `fanout jobs`. */
+export type JobSummary = { id: string; createdMs: number; label: string; taskCount: number; completedTasks: number };
+
+export type CleanOptions = {
+  /** Delete these jobs. */
+  jobIds?: string[];
+  /** Delete jobs created longer ago than this. */
+  olderThanMs?: number;
+  /** Delete everything under the prefix, code bundles included. */
+  all?: boolean;
+};
+
+export type CleanReport = { jobs: string[]; deletedObjects: number };
+
+/** Enough of a job object to hold the manifest of all but very large jobs in one ranged GET. */
+const manifestProbeBytes = 256 * 1024;
+/** Keys per delete call, the batch limit of S3 and Azure. */
+const deleteBatch = 1000;
+
+async function listKeys(storage: StorageBackendV1, prefix: string): Promise<{ key: string; modifiedMs?: number }[]> {
+  const objects = [];
+  let cursor: string | undefined;
+  do {
+    const page = await storage.list(prefix, cursor === undefined ? {} : { cursor });
+    objects.push(...page.objects);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return objects;
+}
+
+async function readManifest(storage: StorageBackendV1, key: string) {
+  let head = await storage.get(key, { range: { start: 0, end: manifestProbeBytes } });
+  if (!head) return undefined;
+  const manifestEnd = 12 + Buffer.from(head.buffer, head.byteOffset, head.byteLength).readUInt32LE(8);
+  if (manifestEnd > head.byteLength) head = await storage.get(key, { range: { start: 0, end: manifestEnd } });
+  return head && decodeJobManifest(head, key);
+}
+
+/** The newest jobs, with how many tasks have a result record. */
+export async function readJobSummaries(storage: StorageBackendV1, layout: StorageLayout, limit: number): Promise<JobSummary[]> {
+  const ids = (await listKeys(storage, layout.jobsPrefix()))
+    .map(({ key }) => layout.jobIdFromKey(key))
+    .filter((id): id is string => id !== undefined)
+    .sort()
+    .reverse()
+    .slice(0, limit);
+  return Promise.all(
+    ids.map(async (id) => {
+      const manifest = await readManifest(storage, layout.jobKey(id));
+      const results = await listKeys(storage, layout.resultsPrefix(id));
+      const done = new Set<number>();
+      for (const { key } of results) {
+        const range = layout.parseResultKey(id, key);
+        for (let index = range?.first ?? 0; range && index < range.first + range.count; index += 1) done.add(index);
+      }
+      return {
+        id,
+        createdMs: manifest?.createdMs ?? 0,
+        label: manifest?.label ?? '(unreadable)',
+        taskCount: manifest?.taskCount ?? 0,
+        completedTasks: done.size,
+      };
+    }),
+  );
+}
+
+/** Delete the selected jobs' objects (job object and result records), or everything. */
+export async function deleteJobs(storage: StorageBackendV1, layout: StorageLayout, options: CleanOptions): Promise<CleanReport> {
+  if (!options.all && !options.jobIds?.length && options.olderThanMs === undefined) {
+    throw new TypeError('clean needs jobIds, olderThanMs or all: it never deletes without a selection.');
+  }
+  const jobObjects = await listKeys(storage, layout.jobsPrefix());
+  const now = Date.now();
+  const selected = new Set<string>();
+  for (const { key, modifiedMs } of jobObjects) {
+    const id = layout.jobIdFromKey(key);
+    if (id === undefined) continue;
+    const old = options.olderThanMs !== undefined && modifiedMs !== undefined && now - modifiedMs > options.olderThanMs;
+    if (options.all || options.jobIds?.includes(id) || old) selected.add(id);
+  }
+  const keys: string[] = [];
+  if (options.all) {
+    keys.push(...(await listKeys(storage, layout.prefix ? `${layout.prefix}/` : '')).map(({ key }) => key));
+  } else {
+    for (const id of selected) {
+      keys.push(layout.jobKey(id), ...(await listKeys(storage, layout.resultsPrefix(id))).map(({ key }) => key));
+    }
+  }
+  for (let start = 0; start < keys.length; start += deleteBatch) await storage.delete(keys.slice(start, start + deleteBatch));
+  return { jobs: [...selected].sort(), deletedObjects: keys.length };
+}

@@ -1,0 +1,95 @@
+import type { FanoutError, StorageRequestCounts } from '@fanout/spec';
+
+/** A task: an exported function of an ordinary module, taking one input. */
+export type TaskFunction<Input = never, Output = unknown> = (input: Input) => Output | Promise<Output>;
+
+/**
+ * A task named by module and export instead of by value, for callers that do not import the
+ * module themselves (the CLI, a job description stored elsewhere).
+ */
+export type TaskReference = {
+  /** Path (relative to the working directory) or `file:` URL of the task module. */
+  module: string;
+  /** The export to call. Default: `default`. */
+  exportName?: string;
+};
+
+/** How one task ended, as returned by {@link Job.settled} and async iteration. */
+export type TaskResult<Output> =
+  | { index: number; ok: true; value: Output; durationMs: number }
+  | { index: number; ok: false; error: FanoutError; durationMs: number };
+
+/** What `wait` waits for: every task, the first one, or a fraction of them (0 < f ≤ 1). */
+export type WaitCondition = 'all' | 'any' | number;
+
+export type WaitOptions = {
+  /** What to wait for. Default: `'all'`. */
+  until?: WaitCondition;
+  /** Give up after this many milliseconds with `WAIT_TIMEOUT`; the job goes on. Default: no limit. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+};
+
+/** Summary statistics for a span of durations, in milliseconds. */
+export type DurationSummary = { count: number; meanMs: number; p50Ms: number; p95Ms: number; maxMs: number };
+
+/** What `job.stats()` reports. Every number is measured, not estimated. */
+export type JobStats = {
+  jobId: string;
+  state: JobState;
+  tasks: { total: number; succeeded: number; failed: number; pending: number };
+  invocations: {
+    /** Task ranges the job was cut into (before any split after a crash). */
+    planned: number;
+    /** Invoke calls made, retries and backups included. */
+    attempts: number;
+    succeeded: number;
+    retried: number;
+    backups: number;
+    /** Records for task ranges that had already completed (backups, late retries); ignored. */
+    duplicates: number;
+    throttled: number;
+    coldStarts: number;
+  };
+  /** Tasks per invocation the job was planned with. */
+  chunkSize: number;
+  mode: 'sync' | 'async';
+  storage: {
+    /** Requests this client made. */
+    client: StorageRequestCounts;
+    /** Requests the workers reported in their records. */
+    worker: StorageRequestCounts;
+    /** Client requests made once per job (code upload check, job object). */
+    fixedRequests: number;
+    /** All requests, client and worker. */
+    totalRequests: number;
+    /** (total - fixed) / tasks. */
+    requestsPerTask: number;
+  };
+  timings: {
+    /** From submit to the last task done (or to now, while running). */
+    wallMs: number;
+    tasks: DurationSummary;
+    invocations: DurationSummary;
+  };
+};
+
+export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A submitted job. Results are typed by the task's return type. */
+export interface Job<Output> extends AsyncIterable<TaskResult<Output>> {
+  /** Identifies the job in storage; `fanout results <id>` re-attaches to it. */
+  readonly id: string;
+  /** Number of tasks. */
+  readonly size: number;
+  /** Every task's value, in input order. Rejects with the first task's error if any task failed. */
+  results(options?: WaitOptions): Promise<Output[]>;
+  /** Every task's outcome, in input order; never rejects for a task's failure. */
+  settled(options?: WaitOptions): Promise<TaskResult<Output>[]>;
+  /** Resolves once the condition holds; rejects with `WAIT_TIMEOUT` after `timeoutMs`. */
+  wait(options?: WaitOptions): Promise<void>;
+  /** Stop dispatching, abort running invocations and fail pending tasks with `JOB_CANCELLED`. */
+  cancel(): Promise<void>;
+  /** A snapshot of the job's statistics. */
+  stats(): JobStats;
+}

@@ -1,0 +1,86 @@
+import type { InvocationPayloadV1 } from './protocol.js';
+
+/** How an invocation is made. */
+export type InvocationMode =
+  /** The call returns when the worker is done, with its result record in the response. */
+  | 'sync'
+  /** The call returns once the platform accepted the work; the record appears in storage. */
+  | 'async';
+
+/**
+ * What a compute backend declares about itself. Absent fields take the documented defaults, so
+ * adding a capability never breaks an old adapter.
+ */
+export type ComputeCapabilitiesV1 = {
+  /** Supports `mode: 'sync'`. Default: `false`. */
+  syncInvoke?: boolean;
+  /** Supports `mode: 'async'`. Default: `true`. At least one mode must be supported. */
+  asyncInvoke?: boolean;
+  /**
+   * Largest encoded payload accepted per mode, in bytes (as measured by
+   * {@link ComputeBackendV1.payloadSize}). Core keeps inline inputs under it and reads the rest
+   * from storage. Default: 256 KiB for both.
+   */
+  maxPayloadBytes?: { sync?: number; async?: number };
+  /** Largest record a synchronous response can carry, in bytes. Larger ones are read from storage. Default: 256 KiB. */
+  maxResponseBytes?: number;
+  /** Longest an invocation may run, in milliseconds. Default: 15 minutes. */
+  maxTimeoutMs?: number;
+  /** Most memory an invocation may be given, in MiB. Default: unknown (no check). */
+  maxMemoryMb?: number;
+  /** Concurrency core uses when the user sets none. Default: 64. */
+  defaultConcurrency?: number;
+  /** Hard ceiling on concurrent invocations. Default: 1000. */
+  maxConcurrency?: number;
+  /**
+   * Whether the backend tells a timeout, an out-of-memory kill and a crash apart in its errors.
+   * Default: `false` (core then treats an unexplained failure as `WORKER_CRASHED`).
+   */
+  classifiesFailures?: boolean;
+};
+
+export type InvokeOptions = {
+  mode: InvocationMode;
+  /** Cancels the invocation; a running worker is stopped where the platform allows it. */
+  signal?: AbortSignal;
+};
+
+/** What a successful invoke returns. */
+export type InvokeResultV1 =
+  | {
+      mode: 'sync';
+      /**
+       * The encoded result record from the worker's response, or `undefined` when it was too
+       * large for the response and must be read from the payload's `resultKey`.
+       */
+      record: Uint8Array | undefined;
+    }
+  | { mode: 'async' };
+
+/**
+ * Version 1 of the compute contract: runs the generic worker on a platform.
+ *
+ * `invoke` rejects with a `FanoutError` whose code classifies the failure:
+ * `THROTTLED` (with `retryAfterMs` where known), `BACKEND_UNAVAILABLE`, `TIMEOUT`,
+ * `OUT_OF_MEMORY`, `WORKER_CRASHED`, `PAYLOAD_TOO_LARGE`, `ACCESS_DENIED`, `ABORTED`.
+ * A task that throws is not an invoke failure: it is an outcome inside the record.
+ * Backends must not retry on their own; core owns retries.
+ */
+export interface ComputeBackendV1 {
+  readonly specificationVersion: 'v1';
+  /** Short name for logs and reports, such as `local` or `lambda`. */
+  readonly name: string;
+  readonly capabilities: ComputeCapabilitiesV1;
+
+  /** Run the worker on one payload. */
+  invoke(payload: InvocationPayloadV1, options: InvokeOptions): Promise<InvokeResultV1>;
+
+  /**
+   * The size in bytes this payload has on the wire, compared against `maxPayloadBytes`.
+   * Optional; default: the inline input bytes plus 1 KiB for the envelope.
+   */
+  payloadSize?(payload: InvocationPayloadV1): number;
+
+  /** Stop workers and release resources. Further calls reject with `DISPOSED`. Optional. */
+  dispose?(): Promise<void>;
+}

@@ -1,0 +1,54 @@
+import type { ComputeCapabilitiesV1 } from './compute.js';
+import type { StorageCapabilitiesV1 } from './storage.js';
+
+/** The documented defaults for every storage capability a backend leaves out. */
+export const storageDefaults = {
+  conditionalCreate: false,
+  listPageSize: 1000,
+  maxObjectBytes: Number.MAX_SAFE_INTEGER,
+  streaming: false,
+} as const satisfies Required<StorageCapabilitiesV1>;
+
+/** The documented defaults for every compute capability a backend leaves out. */
+export const computeDefaults = {
+  syncInvoke: false,
+  asyncInvoke: true,
+  maxPayloadBytes: { sync: 256 * 1024, async: 256 * 1024 },
+  maxResponseBytes: 256 * 1024,
+  maxTimeoutMs: 15 * 60 * 1000,
+  maxMemoryMb: Number.POSITIVE_INFINITY,
+  defaultConcurrency: 64,
+  maxConcurrency: 1000,
+  classifiesFailures: false,
+} as const;
+
+export type ResolvedComputeCapabilities = {
+  syncInvoke: boolean;
+  asyncInvoke: boolean;
+  maxPayloadBytes: { sync: number; async: number };
+  maxResponseBytes: number;
+  maxTimeoutMs: number;
+  maxMemoryMb: number;
+  defaultConcurrency: number;
+  maxConcurrency: number;
+  classifiesFailures: boolean;
+};
+
+/** Fill in the defaults for a storage backend's declared capabilities. */
+export function resolveStorageCapabilities(declared: StorageCapabilitiesV1): Required<StorageCapabilitiesV1> {
+  return { ...storageDefaults, ...definedOnly(declared) };
+}
+
+/** Fill in the defaults for a compute backend's declared capabilities. */
+export function resolveComputeCapabilities(declared: ComputeCapabilitiesV1): ResolvedComputeCapabilities {
+  const { maxPayloadBytes, ...rest } = definedOnly(declared);
+  return {
+    ...computeDefaults,
+    ...rest,
+    maxPayloadBytes: { ...computeDefaults.maxPayloadBytes, ...definedOnly(maxPayloadBytes ?? {}) },
+  };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,63 @@
+/**
+ * Every error fanout raises carries one of these codes. Codes are API: they are stable across
+ * major versions, documented in `docs/errors.md`, and the thing tests and callers should match
+ * on. Messages are for humans and may change.
+ *
+ * Each entry says who is at fault by default and whether retrying the same request can help.
+ */
+export const ErrorCode = {
+  /** Configuration (code, file or `FANOUT_*` variables) failed validation. Fault: caller. */
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  /** A configured backend name does not match any registered adapter plugin. Fault: caller. */
+  ADAPTER_NOT_FOUND: 'ADAPTER_NOT_FOUND',
+  /** An adapter declares a `specificationVersion` this core does not implement. Fault: caller. */
+  SPECIFICATION_UNSUPPORTED: 'SPECIFICATION_UNSUPPORTED',
+  /** The task module could not be bundled into one file (native addon, missing import). Fault: caller. */
+  BUNDLE_FAILED: 'BUNDLE_FAILED',
+  /** The task module does not export the requested name, or the function is not exported. Fault: caller. */
+  EXPORT_NOT_FOUND: 'EXPORT_NOT_FOUND',
+  /** An inline task function refers to variables outside itself. Fault: caller. */
+  TASK_NOT_SELF_CONTAINED: 'TASK_NOT_SELF_CONTAINED',
+  /** An input cannot be serialized (functions, symbols, class instances with private state). Fault: caller. */
+  INPUT_NOT_SERIALIZABLE: 'INPUT_NOT_SERIALIZABLE',
+  /** A task returned a value that cannot be serialized. Fault: user-code. */
+  RESULT_NOT_SERIALIZABLE: 'RESULT_NOT_SERIALIZABLE',
+  /** A storage key is empty, absolute, contains `..` segments or other unsafe parts. Fault: caller. */
+  STORAGE_KEY_INVALID: 'STORAGE_KEY_INVALID',
+  /** An invocation payload is larger than the compute backend accepts. Fault: caller. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** The user's task threw or rejected. Never retried unless the caller asks. Fault: user-code. */
+  USER_CODE_ERROR: 'USER_CODE_ERROR',
+  /** An invocation ran past its deadline, or never reported. Retryable. Fault: backend or user-code. */
+  TIMEOUT: 'TIMEOUT',
+  /** The worker ran out of memory. Fault: user-code. */
+  OUT_OF_MEMORY: 'OUT_OF_MEMORY',
+  /** The worker process exited or crashed before it reported (for example `process.exit`). Retryable. */
+  WORKER_CRASHED: 'WORKER_CRASHED',
+  /** The platform refused work because of a rate or concurrency limit. Retryable after a delay. */
+  THROTTLED: 'THROTTLED',
+  /** The platform failed in a way that may succeed on retry (5xx, reset connection). Retryable. */
+  BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
+  /** The platform refused the credentials or permissions. Fault: caller. */
+  ACCESS_DENIED: 'ACCESS_DENIED',
+  /** The code bundle fetched by a worker does not match its SHA-256. Fault: backend. */
+  CODE_INTEGRITY_FAILED: 'CODE_INTEGRITY_FAILED',
+  /** A payload, record or stored object does not follow the job protocol. Fault: backend. */
+  PROTOCOL_ERROR: 'PROTOCOL_ERROR',
+  /** No job with that id exists in the configured storage. Fault: caller. */
+  JOB_NOT_FOUND: 'JOB_NOT_FOUND',
+  /** The job was cancelled before the task finished. Fault: caller. */
+  JOB_CANCELLED: 'JOB_CANCELLED',
+  /** `wait` or `results` gave up after its `timeoutMs`; the job itself goes on. Fault: caller. */
+  WAIT_TIMEOUT: 'WAIT_TIMEOUT',
+  /** The executor or backend was used after `dispose()`. Fault: caller. */
+  DISPOSED: 'DISPOSED',
+  /** An operation was aborted through its `AbortSignal`. Fault: caller. */
+  ABORTED: 'ABORTED',
+} as const;
+
+/** One of the stable error codes in {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Who is responsible for an error: the caller's input, the platform, or the user's task code. */
+export type ErrorFault = 'caller' | 'backend' | 'user-code';

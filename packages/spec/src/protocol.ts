@@ -1,0 +1,102 @@
+/**
+ * The job protocol between the client (core) and the generic worker. Compute backends carry
+ * payloads and records without looking inside them, except to measure their size.
+ *
+ * A job's inputs are serialized one by one and framed (a 4-byte little-endian length, then the
+ * bytes). An invocation runs a contiguous range of tasks. Its framed inputs travel inline in the
+ * payload when they fit the backend's budget, and otherwise are read by the worker with one
+ * ranged GET from the job's aggregated input object.
+ */
+
+/** Current protocol version. Workers refuse payloads of another version with `PROTOCOL_ERROR`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Where an invocation's framed inputs are. */
+export type InvocationInputsV1 =
+  | {
+      /** The framed inputs themselves. */
+      inline: Uint8Array;
+    }
+  | {
+      /** Storage key of the job's aggregated input object. */
+      key: string;
+      /** The byte range of this invocation's framed inputs within it. */
+      start: number;
+      end: number;
+    };
+
+/** What a compute backend delivers to the worker for one invocation. Contains no configuration or credentials. */
+export type InvocationPayloadV1 = {
+  protocol: typeof PROTOCOL_VERSION;
+  jobId: string;
+  /** 1 for the first attempt at this task range, incremented on every retry or backup. */
+  attempt: number;
+  code: {
+    /** Storage key of the bundled ES module. */
+    key: string;
+    /** Lowercase hex SHA-256 of the bundle; the worker verifies it before import. */
+    sha256: string;
+    /** Name of the export to call, `default` for inline functions. */
+    exportName: string;
+  };
+  /** Index of the first task and how many consecutive tasks this invocation runs. */
+  tasks: { first: number; count: number };
+  inputs: InvocationInputsV1;
+  /** Storage key the worker writes its result record to, with a conditional create. */
+  resultKey: string;
+  /**
+   * Whether the caller reads the record from the invocation's response (synchronous mode).
+   * The record is written to storage in both cases, so that a client that crashed can re-attach.
+   */
+  respond: boolean;
+  /** Milliseconds the invocation may run; the backend kills it after this. */
+  timeoutMs: number;
+};
+
+/** A task's error as it travels back from the worker. */
+export type SerializedErrorV1 = {
+  /** Stable code, `USER_CODE_ERROR` when the task threw. */
+  code: string;
+  /** The thrown value's `name`, such as `TypeError`. */
+  name: string;
+  message: string;
+  /** The stack as the worker saw it. */
+  stack?: string;
+};
+
+/** How one task ended. */
+export type TaskOutcomeV1 =
+  | { ok: true; value: unknown; durationMs: number }
+  | { ok: false; error: SerializedErrorV1; durationMs: number };
+
+/** Storage requests by kind, as counted by the request-counting wrapper. */
+export type StorageRequestCounts = {
+  get: number;
+  getRange: number;
+  head: number;
+  put: number;
+  create: number;
+  list: number;
+  delete: number;
+  bytesRead: number;
+  bytesWritten: number;
+};
+
+/** The one record a worker writes per invocation. */
+export type ResultRecordV1 = {
+  protocol: typeof PROTOCOL_VERSION;
+  jobId: string;
+  attempt: number;
+  tasks: { first: number; count: number };
+  /** One outcome per task, in task order. */
+  outcomes: TaskOutcomeV1[];
+  /** Epoch milliseconds. */
+  startedMs: number;
+  finishedMs: number;
+  /** Whether this invocation had to fetch and import the code bundle. */
+  coldStart: boolean;
+  /** The last few kilobytes the tasks wrote to stdout and stderr. */
+  logTail: string;
+  /** The worker's own storage requests for this invocation, the record's write included. */
+  storage: StorageRequestCounts;
+};

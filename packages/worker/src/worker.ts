@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  ErrorCode,
+  FanoutError,
+  PROTOCOL_VERSION,
+  type InvocationPayloadV1,
+  type ResultRecordV1,
+  type SerializedErrorV1,
+  type StorageBackendV1,
+  type TaskOutcomeV1,
+} from '@fanout/spec';
+import { CountingStorage } from './counting-storage.js';
+import { captureLogs } from './log-capture.js';
+import { encodeRecord } from './record-codec.js';
+import { deserializeValue, unframe } from './serialization.js';
+
+export type WorkerOptions = {
+  /** The storage the job's code, inputs and results live in. */
+  storage: StorageBackendV1;
+  /** Where verified code bundles are written so they can be imported. Default: `<tmpdir>/fanout-code`. */
+  codeDirectory?: string;
+  /** Pass task output through to this process's stdout and stderr as well as capturing it. Default: `true`. */
+  echoLogs?: boolean;
+};
+
+/** What one invocation produced. */
+export type InvocationResult = {
+  record: ResultRecordV1;
+  /** The record as written to storage and as returned in a synchronous response. */
+  encoded: Uint8Array;
+};
+
+type TaskFunction = (input: unknown) => unknown;
+
+/**
+ * The generic worker: one instance per container or process. It keeps the imported code
+ * bundles for its whole life, so a warm container fetches each bundle once.
+ */
+export class Worker {
+  private readonly modules = new Map<string, Promise<Record<string, unknown>>>();
+  private readonly codeDirectory: string;
+  private readonly echoLogs: boolean;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.codeDirectory = options.codeDirectory ?? join(tmpdir(), 'fanout-code');
+    this.echoLogs = options.echoLogs ?? true;
+  }
+
+  /**
+   * Run one invocation: fetch the code (once per container), read the inputs (inline, or one
+   * ranged GET), run the tasks in order, and write the result record with a conditional create
+   * so that the first attempt to finish wins. A task that throws becomes a `USER_CODE_ERROR`
+   * outcome; the other tasks still run.
+   *
+   * Rejects only when the invocation as a whole cannot run: a payload of another protocol
+   * version (`PROTOCOL_ERROR`), a bundle that fails verification (`CODE_INTEGRITY_FAILED`), or a
+   * storage failure.
+   */
+  async handle(payload: InvocationPayloadV1): Promise<InvocationResult> {
+    assertPayload(payload);
+    const startedMs = Date.now();
+    const storage = new CountingStorage(this.options.storage);
+    const coldStart = !this.modules.has(payload.code.sha256);
+    const module = await this.loadCode(payload, storage);
+    const inputs = await readInputs(payload, storage);
+
+    const task = module[payload.code.exportName];
+    const { value: outcomes, tail } = await captureLogs(this.echoLogs, () =>
+      runTasks(typeof task === 'function' ? (task as TaskFunction) : undefined, payload, inputs),
+    );
+
+    const canCreate = storage.create !== undefined;
+    // Count the record's own write before encoding it, so the record reports it.
+    storage.counts[canCreate ? 'create' : 'put'] += 1;
+    const record: ResultRecordV1 = {
+      protocol: PROTOCOL_VERSION,
+      jobId: payload.jobId,
+      attempt: payload.attempt,
+      tasks: payload.tasks,
+      outcomes,
+      startedMs,
+      finishedMs: Date.now(),
+      coldStart,
+      logTail: tail,
+      storage: storage.counts,
+    };
+    const encoded = encodeRecord(record);
+    // A duplicate (a retry or a backup that lost the race) leaves the first record in place.
+    if (canCreate) await this.options.storage.create!(payload.resultKey, encoded);
+    else await this.options.storage.put(payload.resultKey, encoded);
+    return { record, encoded };
+  }
+
+  private loadCode(payload: InvocationPayloadV1, storage: StorageBackendV1): Promise<Record<string, unknown>> {
+    const { sha256 } = payload.code;
+    let module = this.modules.get(sha256);
+    if (!module) {
+      module = this.fetchAndImport(payload, storage);
+      this.modules.set(sha256, module);
+      // A failed fetch must not poison the cache for the container's next invocation.
+      module.catch(() => this.modules.delete(sha256));
+    }
+    return module;
+  }
+
+  private async fetchAndImport(payload: InvocationPayloadV1, storage: StorageBackendV1): Promise<Record<string, unknown>> {
+    const { key, sha256 } = payload.code;
+    const bundle = await storage.get(key);
+    if (!bundle) {
+      throw new FanoutError(`The code bundle ${key} is missing from storage; it may have been cleaned up. Resubmit the job.`, {
+        code: ErrorCode.PROTOCOL_ERROR,
+      });
+    }
+    const actual = createHash('sha256').update(bundle).digest('hex');
+    if (actual !== sha256) {
+      throw new FanoutError(`The code bundle ${key} has SHA-256 ${actual}, expected ${sha256}; refusing to run it.`, {
+        code: ErrorCode.CODE_INTEGRITY_FAILED,
+      });
+    }
+    await mkdir(this.codeDirectory, { recursive: true });
+    const file = join(this.codeDirectory, `${sha256}.mjs`);
+    // Write then rename, so a concurrent worker never imports a half-written file.
+    const partial = `${file}.${process.pid}.${Date.now()}.partial`;
+    await writeFile(partial, bundle);
+    await rename(partial, file);
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  }
+}
+
+function assertPayload(payload: InvocationPayloadV1): void {
+  if (payload?.protocol !== PROTOCOL_VERSION) {
+    throw new FanoutError(
+      `This worker speaks job protocol ${PROTOCOL_VERSION} but received ${String(payload?.protocol)}. Deploy the worker that matches your client version.`,
+      { code: ErrorCode.PROTOCOL_ERROR },
+    );
+  }
+}
+
+async function readInputs(payload: InvocationPayloadV1, storage: StorageBackendV1): Promise<Uint8Array[]> {
+  const { inputs } = payload;
+  let framed: Uint8Array | undefined;
+  if ('inline' in inputs) {
+    framed = inputs.inline;
+  } else {
+    framed = await storage.get(inputs.key, { range: { start: inputs.start, end: inputs.end } });
+    if (!framed) {
+      throw new FanoutError(`The job's input object ${inputs.key} is missing from storage.`, {
+        code: ErrorCode.PROTOCOL_ERROR,
+      });
+    }
+  }
+  const values = unframe(framed);
+  if (values.length !== payload.tasks.count) {
+    throw new FanoutError(`The payload carries ${values.length} inputs for ${payload.tasks.count} tasks.`, {
+      code: ErrorCode.PROTOCOL_ERROR,
+    });
+  }
+  return values;
+}
+
+async function runTasks(
+  task: TaskFunction | undefined,
+  payload: InvocationPayloadV1,
+  inputs: readonly Uint8Array[],
+): Promise<TaskOutcomeV1[]> {
+  const outcomes: TaskOutcomeV1[] = [];
+  for (const bytes of inputs) {
+    const started = performance.now();
+    try {
+      if (!task) {
+        throw new FanoutError(`The code bundle does not export a function named "${payload.code.exportName}".`, {
+          code: ErrorCode.EXPORT_NOT_FOUND,
+          fault: 'caller',
+        });
+      }
+      const value = await task(deserializeValue(bytes));
+      outcomes.push({ ok: true, value, durationMs: performance.now() - started });
+    } catch (error) {
+      outcomes.push({ ok: false, error: serializeError(error), durationMs: performance.now() - started });
+    }
+  }
+  return outcomes;
+}
+
+function serializeError(error: unknown): SerializedErrorV1 {
+  if (FanoutError.isInstance(error)) {
+    return { code: error.code, name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
+  }
+  if (error instanceof Error) {
+    return {
+      code: ErrorCode.USER_CODE_ERROR,
+      name: error.name,
+      message: error.message,
+      ...(error.stack ? { stack: error.stack } : {}),
+    };
+  }
+  return { code: ErrorCode.USER_CODE_ERROR, name: 'Error', message: `A non-error value was thrown: ${String(error)}` };
+}
