@@ -6,7 +6,8 @@ import { localPlugin } from './local-plugin.js';
 
 export default localPlugin;
 export { localPlugin };
-export { LocalStorage, LIST_PAGE_SIZE, LOCAL_ADAPTER_MODULE, type LocalStorageSettings } from './local-storage.js';
+export { LocalStorage, LOCAL_ADAPTER_MODULE, type LocalStorageSettings } from './local-storage.js';
+export { LIST_PAGE_SIZE } from './local-listing.js';
 export { LocalCompute, LOCAL_MESSAGE_BYTES, LOCAL_RUNTIME_PATH, MAX_TIMEOUT_MS, type LocalComputeSettings } from './local-compute.js';
 export {
   DEFAULT_MEMORY_MB,

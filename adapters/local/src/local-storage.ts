@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -18,12 +18,10 @@ import type {
   StorageReferenceV1,
 } from '@fanout/spec';
 import { disposedError, errnoCode, isMissingObject, keyConflictError, mapFileSystemError } from './local-errors.js';
+import { decodeCursor, encodeCursor, LIST_PAGE_SIZE, pageLimit, walkInKeyOrder, type ListCandidate } from './local-listing.js';
 
 /** The module specifier another process imports to recreate a {@link LocalStorage}. */
 export const LOCAL_ADAPTER_MODULE = '@fanout/adapter-local';
-
-/** Most keys one `list` page returns, the same as S3 and GCS so that callers see one page size. */
-export const LIST_PAGE_SIZE = 1000;
 
 /** How many files `delete` removes at once: enough to overlap I/O, few enough not to exhaust descriptors. */
 const DELETE_CONCURRENCY = 16;
@@ -39,8 +37,6 @@ export type LocalStorageSettings = {
   /** The storage folder. A relative path is resolved against the working directory. */
   root: string;
 };
-
-type Candidate = { key: string; path: string };
 
 /**
  * Object storage over a folder: each object is the file `<root>/objects/<key>`, written to
@@ -113,8 +109,10 @@ export class LocalStorage implements StorageBackendV1 {
     const temporary = await this.writeTemporary(key, body, signal);
     try {
       await this.moveIntoPlace(key, temporary, path, 'replace', signal);
-    } finally {
+    } catch (error) {
+      // Once renamed the temporary file is the object; only a failed move leaves it behind.
       await removeQuietly(temporary);
+      throw error;
     }
   }
 
@@ -156,9 +154,10 @@ export class LocalStorage implements StorageBackendV1 {
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     // Only the folder the prefix points into can hold matches; its last segment filters names.
     const slash = prefix.lastIndexOf('/');
-    const candidates: Candidate[] = [];
+    const candidates: ListCandidate[] = [];
     try {
-      for await (const candidate of this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1), after, signal)) {
+      const walk = walkInKeyOrder(this.objectsDirectory, prefix.slice(0, slash + 1), prefix.slice(slash + 1), after, signal);
+      for await (const candidate of walk) {
         candidates.push(candidate);
         if (candidates.length > limit) break;
       }
@@ -271,53 +270,6 @@ export class LocalStorage implements StorageBackendV1 {
       }
     }
   }
-
-  /**
-   * Yield the objects under `folderKey` (`""` or `"a/b/"`) whose name starts with `nameFilter`
-   * and whose key sorts after `after`, in UTF-8 byte order, reading only folders that can hold
-   * such keys.
-   */
-  private async *walk(
-    folderKey: string,
-    nameFilter: string,
-    after: Buffer | undefined,
-    signal: AbortSignal | undefined,
-  ): AsyncGenerator<Candidate> {
-    throwIfAborted(signal);
-    const folder = join(this.objectsDirectory, ...folderKey.split('/'));
-    let entries: Dirent[];
-    try {
-      entries = await readdir(folder, { withFileTypes: true });
-    } catch (error) {
-      if (isMissingObject(error)) return;
-      throw error;
-    }
-    // A folder sorts as its name plus "/", the prefix every key inside it shares, so sorting
-    // entries that way and recursing in order gives the keys in global byte order.
-    const ordered = entries
-      .filter((entry) => entry.name.startsWith(nameFilter))
-      .filter((entry) => entry.isDirectory() || entry.isFile() || entry.isSymbolicLink())
-      .map((entry) => {
-        const isFolder = entry.isDirectory();
-        const key = folderKey + entry.name;
-        return { key, isFolder, path: join(folder, entry.name), order: Buffer.from(isFolder ? `${key}/` : key) };
-      })
-      .sort((left, right) => Buffer.compare(left.order, right.order));
-    for (const entry of ordered) {
-      if (!entry.isFolder) {
-        if (!after || Buffer.compare(entry.order, after) > 0) yield { key: entry.key, path: entry.path };
-        continue;
-      }
-      if (!after) {
-        yield* this.walk(`${entry.key}/`, '', undefined, signal);
-      } else if (startsWith(after, entry.order)) {
-        // The cursor is inside this folder: only part of it is still to come.
-        yield* this.walk(`${entry.key}/`, '', after, signal);
-      } else if (Buffer.compare(entry.order, after) > 0) {
-        yield* this.walk(`${entry.key}/`, '', undefined, signal);
-      }
-    }
-  }
 }
 
 function assertRange(range: ByteRange): void {
@@ -374,31 +326,6 @@ async function* streamFile(
     signal?.removeEventListener('abort', onAbort);
     stream.destroy();
   }
-}
-
-function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return LIST_PAGE_SIZE;
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new TypeError(`A list limit must be a whole number of at least 1, got ${String(limit)}.`);
-  }
-  return Math.min(limit, LIST_PAGE_SIZE);
-}
-
-/** The cursor is the last key returned, so that a listing resumes correctly after writes. */
-function encodeCursor(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): Buffer {
-  const bytes = typeof cursor === 'string' ? Buffer.from(cursor, 'base64url') : Buffer.alloc(0);
-  if (bytes.byteLength === 0 || bytes.toString('base64url') !== cursor) {
-    throw new TypeError(`${JSON.stringify(cursor)} is not a cursor returned by LocalStorage.list.`);
-  }
-  return bytes;
-}
-
-function startsWith(bytes: Buffer, prefix: Buffer): boolean {
-  return bytes.byteLength >= prefix.byteLength && bytes.subarray(0, prefix.byteLength).equals(prefix);
 }
 
 /** A plain `Uint8Array` view (no copy), so callers compare and clone it like any other backend's bytes. */

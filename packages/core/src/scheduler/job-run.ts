@@ -360,13 +360,15 @@ export class JobRun {
   }
 
   /**
-   * Backups for stragglers: once at most a tenth of the planned ranges remain, a range running
+   * Backups for stragglers: once everything is dispatched and at most a tenth of the planned
+   * ranges are still running, a range running
    * three times longer than the median finished one gets one more attempt. Bounded to a twentieth
    * of the job (at least one); the first record to be written wins.
    */
   private launchBackups(): void {
     const durations = this.counters.invocationDurations;
-    if (durations.length < 3 || this.running.size > Math.max(1, Math.ceil(this.plannedUnits() / 10))) return;
+    const tail = Math.max(1, Math.ceil(this.plannedUnits() / 10));
+    if (durations.length < 3 || this.queue.length > 0 || this.running.size > tail) return;
     const median = [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]!;
     const limit = Math.max(1, Math.ceil(this.plannedUnits() / 20));
     const now = Date.now();

@@ -1,0 +1,92 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode, FanoutError } from '@fanout/spec';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './load-config.js';
+
+async function folderWith(files: Record<string, string>): Promise<string> {
+  const folder = await mkdtemp(join(tmpdir(), 'fanout-config-'));
+  for (const [name, contents] of Object.entries(files)) await writeFile(join(folder, name), contents);
+  return folder;
+}
+
+async function configError(promise: Promise<unknown>): Promise<FanoutError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(FanoutError.isInstance(error, ErrorCode.CONFIG_INVALID)).toBe(true);
+  return error as FanoutError;
+}
+
+describe('loadConfig', () => {
+  it('defaults to the local backend for compute and storage with no configuration at all', async () => {
+    const cwd = await folderWith({});
+    const config = await loadConfig({}, { cwd, env: {} });
+    expect(config.compute.backend).toBe('local');
+    expect(config.storage.backend).toBe('local');
+    expect(config.prefix).toBe('fanout');
+    expect(config.configFile).toBeUndefined();
+  });
+
+  it('names a misspelled key in a config file, with the file it is in', async () => {
+    const cwd = await folderWith({ 'fanout.config.json': JSON.stringify({ compute: 'local', defaults: { concurency: 4 } }) });
+    const error = await configError(loadConfig({}, { cwd, env: {} }));
+    expect(error.message).toContain('defaults.concurency');
+    expect(error.message).toContain('fanout.config.json');
+  });
+
+  it('names a wrongly typed value', async () => {
+    const cwd = await folderWith({});
+    const error = await configError(loadConfig({ defaults: { timeoutMs: 'soon' as never } }, { cwd, env: {} }));
+    expect(error.message).toContain('defaults.timeoutMs');
+  });
+
+  it('reads a TypeScript config file and applies the chosen profile over its top level', async () => {
+    const cwd = await folderWith({
+      'fanout.config.ts': `
+        const concurrency: number = 3;
+        export default {
+          prefix: 'base',
+          defaults: { concurrency },
+          profiles: { ci: { prefix: 'ci-runs', defaults: { chunkSize: 7 } } },
+        };`,
+    });
+    const config = await loadConfig({}, { cwd, env: { FANOUT_PROFILE: 'ci' } });
+    expect(config.prefix).toBe('ci-runs');
+    expect(config.defaults.concurrency).toBe(3);
+    expect(config.defaults.chunkSize).toBe(7);
+    expect(config.profile).toBe('ci');
+  });
+
+  it('layers code over environment over file', async () => {
+    const cwd = await folderWith({ 'fanout.config.json': JSON.stringify({ prefix: 'file', defaults: { concurrency: 2 } }) });
+    const config = await loadConfig(
+      { prefix: 'code' },
+      { cwd, env: { FANOUT_PREFIX: 'environment', FANOUT_CONCURRENCY: '5', FANOUT_COMPUTE: 'local', FANOUT_COMPUTE_OPTIONS: '{"workers":1}' } },
+    );
+    expect(config.prefix).toBe('code');
+    expect(config.defaults.concurrency).toBe(5);
+    expect(config.compute.options).toEqual({ workers: 1 });
+  });
+
+  it('refuses an unknown FANOUT_ variable by name, so a typo is never silently ignored', async () => {
+    const cwd = await folderWith({});
+    const error = await configError(loadConfig({}, { cwd, env: { FANOUT_CONCURENCY: '4' } }));
+    expect(error.message).toContain('FANOUT_CONCURENCY');
+  });
+
+  it('refuses a profile that is not defined and lists the ones that are', async () => {
+    const cwd = await folderWith({ 'fanout.config.json': JSON.stringify({ profiles: { dev: {} } }) });
+    const error = await configError(loadConfig({ profile: 'prod' }, { cwd, env: {} }));
+    expect(error.message).toContain('"prod"');
+    expect(error.message).toContain('dev');
+  });
+
+  it('refuses a non-integer FANOUT_CONCURRENCY naming the variable', async () => {
+    const cwd = await folderWith({});
+    const error = await configError(loadConfig({}, { cwd, env: { FANOUT_CONCURRENCY: 'many' } }));
+    expect(error.message).toContain('FANOUT_CONCURRENCY');
+  });
+});

@@ -1,0 +1,51 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { totalRequests } from '@fanout/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Executor } from '../src/index.js';
+import { double } from './fixtures/tasks.js';
+
+// DESIGN.md §4: at most 2/c + 0.1 storage requests per task (c = tasks per invocation), at most
+// 2 fixed requests per job, and nothing once the job is done. Measured by the request-counting
+// wrapper on the client and reported by every worker in its record.
+let fanout: Executor;
+
+beforeAll(async () => {
+  const cwd = await mkdtemp(join(tmpdir(), 'fanout-protocol-'));
+  fanout = await connect({ compute: { backend: 'local', options: { workers: 2 } } }, { cwd, configFile: false, env: {} });
+});
+
+afterAll(async () => {
+  await fanout?.dispose();
+});
+
+const taskCount = 10_000;
+const inputs = Array.from({ length: taskCount }, (_, index) => index);
+
+describe.each([
+  { mode: 'sync' as const, chunkSize: 'auto' as const },
+  { mode: 'async' as const, chunkSize: 'auto' as const },
+  { mode: 'async' as const, chunkSize: 50 },
+])('a 10,000-task map in $mode mode, chunk size $chunkSize', ({ mode, chunkSize }) => {
+  it('stays within the protocol targets and makes no request once done', async () => {
+    const job = await fanout.map(double, inputs, { mode, chunkSize });
+    const results = await job.results();
+    expect(results).toHaveLength(taskCount);
+    expect(results[9_999]).toBe(19_998);
+
+    const stats = job.stats();
+    const c = stats.chunkSize;
+    expect(stats.mode).toBe(mode);
+    expect(stats.tasks.succeeded).toBe(taskCount);
+    expect(stats.storage.fixedRequests).toBeLessThanOrEqual(2);
+    expect(stats.storage.requestsPerTask).toBeLessThanOrEqual(2 / c + 0.1);
+    // The worker makes one result write per invocation and at most one code read per cold process.
+    expect(stats.storage.worker.create).toBe(stats.invocations.attempts);
+    expect(stats.storage.worker.get).toBeLessThanOrEqual(stats.invocations.coldStarts);
+
+    const before = totalRequests(stats.storage.client);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(totalRequests(job.stats().storage.client)).toBe(before);
+  });
+});

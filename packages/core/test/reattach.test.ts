@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode } from '@fanout/spec';
+import { describe, expect, it } from 'vitest';
+import { connect } from '../src/index.js';
+
+const taskCount = 30;
+
+function runCounts(log: string): Map<number, number> {
+  const counts = new Map<number, number>();
+  if (!existsSync(log)) return counts;
+  for (const line of readFileSync(log, 'utf8').split('\n').filter(Boolean)) counts.set(Number(line), (counts.get(Number(line)) ?? 0) + 1);
+  return counts;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('re-attaching after the client died', () => {
+  it('returns every result after SIGKILL without re-running tasks that had finished', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'fanout-reattach-'));
+    const log = join(cwd, 'runs.log');
+    const client = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/killable-client.ts'), cwd, log, String(taskCount)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    client.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitFor(() => /job (\S+)/.test(output), 30_000);
+    const jobId = /job (\S+)/.exec(output)![1]!;
+    await waitFor(() => runCounts(log).size >= 10, 30_000);
+    client.kill('SIGKILL');
+    await new Promise((resolve) => client.once('exit', resolve));
+    expect(output).not.toContain('finished');
+
+    const fanout = await connect({ compute: { backend: 'local', options: { workers: 2 } } }, { cwd, configFile: false, env: {} });
+    try {
+      // Let workers orphaned by the kill notice and exit, then see what had finished.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const recordsFolder = join(cwd, '.fanout/storage/objects', fanout.layout.resultsPrefix(jobId));
+      const finishedBefore = readdirSync(recordsFolder).map((name) => Number(name.split('-')[0]));
+      const statsBefore = await fanout.inspect(jobId);
+      expect(statsBefore.tasks.succeeded).toBe(finishedBefore.length);
+      expect(statsBefore.tasks.succeeded).toBeGreaterThanOrEqual(10);
+      expect(statsBefore.tasks.pending).toBeGreaterThan(0);
+
+      const job = await fanout.attach<number>(jobId);
+      const results = await job.results();
+      expect(results).toEqual(Array.from({ length: taskCount }, (_, index) => index * 10));
+      const counts = runCounts(log);
+      // Every task ran; a task whose record existed before re-attaching ran exactly once.
+      expect(counts.size).toBe(taskCount);
+      for (const index of finishedBefore) expect(counts.get(index), `task ${index}`).toBe(1);
+      const { attempts, backups } = job.stats().invocations;
+      expect(attempts - backups).toBe(taskCount - statsBefore.tasks.succeeded);
+    } finally {
+      await fanout.dispose();
+    }
+  });
+
+  it('names a job that does not exist', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'fanout-reattach-'));
+    const fanout = await connect({}, { cwd, configFile: false, env: {} });
+    try {
+      await expect(fanout.attach('20260101-000000-00000000')).rejects.toMatchObject({ code: ErrorCode.JOB_NOT_FOUND });
+    } finally {
+      await fanout.dispose();
+    }
+  });
+});
