@@ -129,6 +129,16 @@ describe('LocalCompute invocations', () => {
     expect(records.every((record) => record.outcomes[0]?.ok)).toBe(true);
   });
 
+  it('reads inputs too large for the payload from storage with a byte range', async () => {
+    const framed = frame([10, 11, 12].map((value) => serializeValue(value)));
+    const inputKey = `jobs/${randomUUID()}/inputs`;
+    await storage.put(inputKey, framed);
+    const oneFrame = framed.byteLength / 3;
+    const payload = payloadFor('square', [0, 0], { inputs: { key: inputKey, start: oneFrame, end: framed.byteLength } });
+    const record = await invokeSync(compute, payload);
+    expect(record.outcomes.map((outcome) => outcome.ok && outcome.value)).toEqual([121, 144]);
+  });
+
   it('returns no record in the response when none is asked for', async () => {
     const payload = payloadFor('square', [4], { respond: false });
     expect(await compute.invoke(payload, { mode: 'sync' })).toEqual({ mode: 'sync', record: undefined });
@@ -207,6 +217,17 @@ describe('LocalCompute failures', () => {
     const missing = payloadFor('square', [1]);
     missing.code = { ...missing.code, key: 'code/absent.mjs', sha256: '0'.repeat(64) };
     await expectCode(compute.invoke(missing, { mode: 'sync' }), 'PROTOCOL_ERROR');
+  });
+
+  it('fails invocations with CONFIG_INVALID when the children cannot open the storage', async () => {
+    const pool = new LocalCompute({ storageReference: { module: '@fanout/no-such-adapter', options: {} }, workers: 1, memoryMb: 128 });
+    try {
+      const error = await expectCode(pool.invoke(payloadFor('square', [1]), { mode: 'sync' }), 'CONFIG_INVALID');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain('@fanout/no-such-adapter');
+    } finally {
+      await pool.dispose();
+    }
   });
 
   it('rejects DISPOSED for running, queued and later invocations', async () => {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Job, TaskResult } from '@fanout/core';
-import type { FanoutError } from '@fanout/spec';
+import { ErrorCode, type FanoutError } from '@fanout/spec';
 import type { CliIo } from './cli-io.js';
 import { formatDuration, plural } from './format.js';
 import { ExitCode, printTaskFailures } from './output.js';
@@ -36,8 +36,9 @@ export async function reportJob(job: Job<unknown>, io: CliIo, options: ReportOpt
   const stopListening = io.onInterrupt(() => {
     cancelled = true;
     stopListening();
+    // Cancelling stops this client only: nothing is written, so the job can be resumed later.
     progress.note(
-      `cancelling job ${job.id}: tasks not yet done will not run, and a cancelled job cannot be resumed with 'fanout results'. Press Ctrl-C again to quit without waiting.`,
+      `cancelling job ${job.id}: tasks not yet done will not run now ('fanout results ${job.id}' runs them later). Press Ctrl-C again to quit without waiting.`,
     );
     job.cancel().catch((error: unknown) => progress.note(`could not cancel job ${job.id}: ${(error as Error).message}`));
   });
@@ -69,12 +70,19 @@ export async function reportJob(job: Job<unknown>, io: CliIo, options: ReportOpt
 
   printTaskFailures(failures, io.stderr);
   if (!options.quiet) {
+    const notRun = failures.filter(({ error }) => error.code === ErrorCode.JOB_CANCELLED).length;
+    const failedToRun = failures.length - notRun;
     const state = cancelled ? 'cancelled' : failures.length ? 'failed' : 'succeeded';
-    const counts = failures.length ? `${settled.length - failures.length} succeeded, ${failures.length} failed` : plural(job.size, 'task');
+    const counts = failures.length
+      ? [`${settled.length - failures.length} succeeded`, failedToRun ? `${failedToRun} failed` : '', notRun ? `${notRun} not run` : '']
+          .filter(Boolean)
+          .join(', ')
+      : plural(job.size, 'task');
     io.stderr.write(
       `job ${job.id} ${state}: ${counts} in ${formatDuration(stats.timings.wallMs)}, ${stats.storage.requestsPerTask.toFixed(2)} storage requests per task.\n`,
     );
-    if (failures.length && options.output === undefined && !options.json && !cancelled) {
+    if (notRun) io.stderr.write(`resume with: fanout results ${job.id}\n`);
+    if (failures.length && options.output === undefined && !options.json) {
       io.stderr.write('Values are printed only when every task succeeds; add --output <file> to keep the successful ones.\n');
     }
     if (options.json && options.output === undefined) {

@@ -33,6 +33,8 @@ export function exitCodeFor(error: unknown): number {
     if (error.code === ErrorCode.JOB_CANCELLED || error.code === ErrorCode.ABORTED) return ExitCode.interrupted;
     return error.fault === 'caller' ? ExitCode.usage : ExitCode.failure;
   }
+  // Core throws TypeError for bad arguments, which from the command line are what the user typed.
+  if (error instanceof TypeError) return ExitCode.usage;
   return ExitCode.failure;
 }
 
@@ -57,17 +59,12 @@ export function printError(error: unknown, stream: OutputStream, options: { verb
   if (options.verbose) stream.write(formatStackChain(error));
 }
 
+/** Core's messages already say what to do; hints only add what it cannot know, such as our flags. */
 function hintFor(error: FanoutError): string | undefined {
-  switch (error.code) {
-    case ErrorCode.JOB_NOT_FOUND:
-      return "hint: 'fanout jobs' lists the jobs kept in the configured storage.";
-    case ErrorCode.EXPORT_NOT_FOUND:
-      return 'hint: the second argument of fanout run names an export of the module, such as default or a function name.';
-    case ErrorCode.ADAPTER_NOT_FOUND:
-      return 'hint: check --backend, --storage and the compute/storage settings of your configuration.';
-    default:
-      return undefined;
+  if (error.code === ErrorCode.ADAPTER_NOT_FOUND) {
+    return 'hint: --backend names the compute backend and --storage the storage backend; both replace the configured ones.';
   }
+  return undefined;
 }
 
 /**
@@ -90,7 +87,7 @@ export function printTaskFailures(failures: ReadonlyArray<{ index: number; error
   if (real.length > FAILURES_SHOWN) {
     stream.write(`... and ${plural(real.length - FAILURES_SHOWN, 'more failed task')} (use --output to keep every error).\n`);
   }
-  if (cancelled > 0) stream.write(`${plural(cancelled, 'task')} did not run because the job was cancelled.\n`);
+  if (cancelled > 0) stream.write(`${plural(cancelled, 'task')} did not run: the job was cancelled.\n`);
 }
 
 function formatRemoteDetails(error: FanoutError): string {

@@ -7,8 +7,10 @@ const REDRAW_INTERVAL_MS = 100;
 const TICK_INTERVAL_MS = 1000;
 /** Without a terminal, a line at every tenth of the job... */
 const LOG_STEPS = 10;
-/** ...or when something changed and this long passed since the last line. */
+/** ...or when something changed and this long passed since the last line... */
 const LOG_INTERVAL_MS = 2000;
+/** ...but never closer together than this: a job that finishes at once gets only its last line. */
+const LOG_MIN_GAP_MS = 500;
 const BAR_WIDTH = 24;
 
 /** Progress of a job on stderr, never on stdout, which carries results. */
@@ -136,8 +138,9 @@ class ProgressLines extends ProgressBase {
   update(done: number, failed: number): void {
     const changed = done !== this.counts.done || failed !== this.counts.failed;
     this.counts = { done, failed };
-    const stepReached = this.stepOf(done) >= this.nextStep && done < this.total;
-    const intervalPassed = changed && this.now() - this.lastLineMs >= LOG_INTERVAL_MS;
+    const sinceLast = this.now() - this.lastLineMs;
+    const stepReached = this.stepOf(done) >= this.nextStep && done < this.total && sinceLast >= LOG_MIN_GAP_MS;
+    const intervalPassed = changed && sinceLast >= LOG_INTERVAL_MS;
     if (stepReached || intervalPassed) this.print();
   }
 

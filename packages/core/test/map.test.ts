@@ -85,6 +85,16 @@ describe('map on the local backend', () => {
     expect(await job.results()).toEqual([42]);
   });
 
+  it('fails every task with USER_CODE_ERROR, without retrying, when the task module throws while loading', async () => {
+    const job = await fanout.map({ module: join(import.meta.dirname, 'fixtures/throws-on-load.ts'), exportName: 'useSetting' }, [1, 2]);
+    const settled = await job.settled();
+    for (const result of settled) {
+      expect(!result.ok && result.error.code).toBe(ErrorCode.USER_CODE_ERROR);
+      expect(!result.ok && result.error.message).toContain('SETTING_THAT_IS_NOT_SET is required');
+    }
+    expect(job.stats().invocations.retried).toBe(0);
+  });
+
   it('ships a self-contained inline function', async () => {
     const job = await fanout.map((value: number) => Math.sqrt(value), [9, 16]);
     expect(await job.results()).toEqual([3, 4]);

@@ -1,3 +1,5 @@
+import type { StorageReferenceV1 } from './plugin.js';
+
 /**
  * The storage contract. Object storage carries a job's code bundle, its inputs and its result
  * records, so every compute backend is paired with one storage backend (they may come from
@@ -118,6 +120,12 @@ export interface StorageBackendV1 {
 
   /** One page of the objects whose keys start with `prefix`, in ascending key order. */
   list(prefix: string, options?: StorageListOptions): Promise<StorageListPage>;
+
+  /**
+   * How to open this same storage from another process (used by compute backends whose workers
+   * run on this machine). Optional: cloud runtimes get their storage from their deployment.
+   */
+  readonly reference?: StorageReferenceV1;
 
   /** Release connections and handles. Further calls reject with `DISPOSED`. Optional. */
   dispose?(): Promise<void>;

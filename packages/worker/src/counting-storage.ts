@@ -68,6 +68,10 @@ export class CountingStorage implements StorageBackendV1 {
     return this.inner.capabilities;
   }
 
+  get reference() {
+    return this.inner.reference;
+  }
+
   async get(key: string, options?: StorageGetOptions): Promise<Uint8Array | undefined> {
     if (options?.range) this.counts.getRange += 1;
     else this.counts.get += 1;

@@ -89,7 +89,8 @@ export class Worker {
       storage: storage.counts,
     };
     const encoded = encodeRecord(record);
-    // A duplicate (a retry or a backup that lost the race) leaves the first record in place.
+    // A duplicate (a retry or a backup that lost the race) leaves the first record in place; its
+    // own record still goes back in a synchronous response, and is interchangeable with it.
     if (canCreate) await this.options.storage.create!(payload.resultKey, encoded);
     else await this.options.storage.put(payload.resultKey, encoded);
     return { record, encoded };
@@ -127,7 +128,18 @@ export class Worker {
     const partial = `${file}.${process.pid}.${Date.now()}.partial`;
     await writeFile(partial, bundle);
     await rename(partial, file);
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    try {
+      return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    } catch (error) {
+      // The module itself threw while loading: every task would fail the same way, so this is
+      // the user's error, not a crash worth retrying.
+      throw new FanoutError(`The task module failed to load: ${(error as Error)?.message ?? String(error)}`, {
+        code: ErrorCode.USER_CODE_ERROR,
+        fault: 'user-code',
+        cause: error,
+        ...(error instanceof Error ? { remoteName: error.name, ...(error.stack ? { remoteStack: error.stack } : {}) } : {}),
+      });
+    }
   }
 }
 

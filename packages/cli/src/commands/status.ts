@@ -3,7 +3,7 @@ import type { StorageRequestCounts } from '@fanout/spec';
 import type { Command } from 'commander';
 import { globalOptionsOf, type CommandContext } from '../command-context.js';
 import { withExecutor } from '../connection.js';
-import { formatDuration } from '../format.js';
+import { formatDuration, plural } from '../format.js';
 
 const EXAMPLES = `
 Examples:
@@ -42,7 +42,7 @@ export function formatStats(stats: JobStats): string {
       `${invocations.planned} planned, ${invocations.attempts} attempts, ${invocations.succeeded} succeeded, ${invocations.retried} retried, ` +
         `${invocations.backups} backups, ${invocations.duplicates} duplicates, ${invocations.throttled} throttled, ${invocations.coldStarts} cold starts`,
     ],
-    ['chunking', `${stats.chunkSize} tasks per invocation, ${stats.mode} mode`],
+    ['chunking', `${plural(stats.chunkSize, 'task')} per invocation, ${stats.mode} mode`],
     ['storage', `${storage.totalRequests} requests (${storage.fixedRequests} fixed), ${storage.requestsPerTask.toFixed(2)} per task`],
     ['  client', formatCounts(storage.client)],
     ['  workers', formatCounts(storage.worker)],

@@ -1,7 +1,7 @@
 // tsyringe reads decorator metadata through the Reflect API at import time; fanout registers
 // everything with explicit factories and tokens, but the polyfill must still be present.
 import 'reflect-metadata';
-import { ErrorCode, FanoutError, type AdapterPluginV1, type ComputeBackendV1, type StorageBackendV1, type StorageReferenceV1 } from '@fanout/spec';
+import { ErrorCode, FanoutError, type AdapterPluginV1, type ComputeBackendV1, type StorageBackendV1 } from '@fanout/spec';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import type { ResolvedConfig } from '../config/load-config.js';
 import { Executor } from '../executor.js';
@@ -24,7 +24,7 @@ export async function composeExecutor(config: ResolvedConfig): Promise<Executor>
   const storage = await create(storagePlugin, 'createStorage', () =>
     storagePlugin.createStorage!(config.storage.options, { ...context, configPath: config.storage.configPath }),
   );
-  const reference = (storage as { reference?: StorageReferenceV1 }).reference;
+  const reference = storage.reference;
   register(scope, tokens.storage, storage);
   register(scope, tokens.storageReference, reference);
 

@@ -1,0 +1,102 @@
+// The local backend against piscina (worker threads, no durability), interleaved in one run on
+// this machine, so that both see the same load. fanout runs its full protocol: inputs and
+// result records go through storage, which is what makes a killed client able to re-attach.
+//
+// Run with `pnpm run bench:local-pool`. The last line is one JSON object.
+import { availableParallelism, tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@fanout/core';
+import { Piscina } from 'piscina';
+import { burn, tiny, transform } from './pool-tasks.mjs';
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const cores = availableParallelism();
+const tinyCount = 20_000;
+const cpuCount = 64;
+const payloadCount = 2_000;
+const payloadBytes = 64 * 1024;
+
+const taskFile = fileURLToPath(new URL('./pool-tasks.mjs', import.meta.url));
+const cwd = await mkdtemp(join(tmpdir(), 'fanout-bench-'));
+const fanout = await connect({ compute: { backend: 'local', options: { workers: cores } } }, { cwd, configFile: false, env: {} });
+const piscina = new Piscina({ filename: taskFile, minThreads: cores, maxThreads: cores });
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function seconds(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return (performance.now() - started) / 1000;
+}
+
+const fanoutMap = async <T>(exportName: string, inputs: T[]) => {
+  const job = await fanout.map({ module: taskFile, exportName }, inputs);
+  return job.results();
+};
+const piscinaMap = <T>(name: string, inputs: T[]) => Promise.all(inputs.map((input) => piscina.run(input, { name })));
+
+// Calibrate the CPU task to about 50 ms on this machine.
+let iterations = 1_000_000;
+for (;;) {
+  const started = performance.now();
+  burn(iterations);
+  const elapsed = performance.now() - started;
+  if (elapsed > 20) {
+    iterations = Math.round((iterations * 50) / elapsed);
+    break;
+  }
+  iterations *= 2;
+}
+
+const tinyInputs = Array.from({ length: tinyCount }, (_, index) => index);
+const cpuInputs = Array.from({ length: cpuCount }, () => iterations);
+const payloadInputs = Array.from({ length: payloadCount }, (_, index) => new Uint8Array(payloadBytes).fill(index & 0xff));
+const megabytes = (2 * payloadCount * payloadBytes) / 1e6;
+
+// Warm both pools (processes and threads started, code loaded) before measuring.
+await fanoutMap('tiny', tinyInputs.slice(0, 100));
+await piscinaMap('tiny', tinyInputs.slice(0, 100));
+
+const sequentialCpu = await seconds(async () => cpuInputs.forEach((input) => burn(input)));
+const samples = { fanoutTiny: [] as number[], piscinaTiny: [] as number[], fanoutCpu: [] as number[], piscinaCpu: [] as number[], fanoutPayload: [] as number[], piscinaPayload: [] as number[] };
+for (let round = 1; round <= rounds; round += 1) {
+  samples.fanoutTiny.push(tinyCount / (await seconds(() => fanoutMap('tiny', tinyInputs))));
+  samples.piscinaTiny.push(tinyCount / (await seconds(() => piscinaMap('tiny', tinyInputs))));
+  samples.fanoutCpu.push(sequentialCpu / (await seconds(() => fanoutMap('burn', cpuInputs))));
+  samples.piscinaCpu.push(sequentialCpu / (await seconds(() => piscinaMap('burn', cpuInputs))));
+  samples.fanoutPayload.push(megabytes / (await seconds(() => fanoutMap('transform', payloadInputs))));
+  samples.piscinaPayload.push(megabytes / (await seconds(() => piscinaMap('transform', payloadInputs))));
+  console.log(
+    `round ${round}/${rounds}: tiny ${samples.fanoutTiny.at(-1)!.toFixed(0)} vs ${samples.piscinaTiny.at(-1)!.toFixed(0)} tasks/s; ` +
+      `cpu speedup ${samples.fanoutCpu.at(-1)!.toFixed(2)} vs ${samples.piscinaCpu.at(-1)!.toFixed(2)}; ` +
+      `payload ${samples.fanoutPayload.at(-1)!.toFixed(0)} vs ${samples.piscinaPayload.at(-1)!.toFixed(0)} MB/s`,
+  );
+}
+// Sanity: both sides compute the same thing.
+const check = await fanoutMap('transform', payloadInputs.slice(0, 1));
+if ((check[0] as Uint8Array)[0] !== transform(payloadInputs[0]!)[0] || (await fanoutMap('tiny', [1]))[0] !== tiny(1)) {
+  throw new Error('fanout and the local computation disagree');
+}
+
+await piscina.destroy();
+await fanout.dispose();
+await rm(cwd, { recursive: true, force: true });
+
+const result = {
+  cores,
+  rounds,
+  tinyTasksPerSecond: Math.round(median(samples.fanoutTiny)),
+  piscinaTinyTasksPerSecond: Math.round(median(samples.piscinaTiny)),
+  tinyRatioVsPiscina: +(median(samples.fanoutTiny) / median(samples.piscinaTiny)).toFixed(3),
+  cpuSpeedup: +median(samples.fanoutCpu).toFixed(3),
+  piscinaCpuSpeedup: +median(samples.piscinaCpu).toFixed(3),
+  payloadMegabytesPerSecond: +median(samples.fanoutPayload).toFixed(1),
+  piscinaPayloadMegabytesPerSecond: +median(samples.piscinaPayload).toFixed(1),
+  payloadRatioVsPiscina: +(median(samples.fanoutPayload) / median(samples.piscinaPayload)).toFixed(3),
+};
+console.log(JSON.stringify(result));

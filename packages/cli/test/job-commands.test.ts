@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, TASKS_MODULE, temporaryProject } from './cli-harness.js';
+
+const SLOW = 60_000;
+
+describe('fanout jobs, status, results, clean and hello', () => {
+  let project: Awaited<ReturnType<typeof temporaryProject>>;
+  let jobId: string;
+
+  beforeAll(async () => {
+    project = await temporaryProject({ 'tasks.mjs': TASKS_MODULE, 'numbers.json': JSON.stringify([1, 2, 3, 4, 5, 6]) });
+    const run = await runCli(project.cwd, ['run', 'tasks.mjs', 'square', '--inputs', 'numbers.json', '--label', 'squares']);
+    expect(run.exitCode).toBe(0);
+    jobId = /^job (\S+) started/.exec(run.stderr)![1]!;
+  }, SLOW);
+  afterAll(() => project.remove());
+
+  it('status --json prints exactly one JSON document with tasks, invocations and storage requests by kind', async () => {
+    const run = await runCli(project.cwd, ['status', jobId, '--json']);
+    expect(run.exitCode).toBe(0);
+    const stats = JSON.parse(run.stdout);
+    expect(stats.jobId).toBe(jobId);
+    expect(stats.state).toBe('succeeded');
+    expect(stats.tasks).toEqual({ total: 6, succeeded: 6, failed: 0, pending: 0 });
+    for (const key of ['planned', 'attempts', 'succeeded', 'retried', 'backups', 'duplicates', 'throttled', 'coldStarts']) {
+      expect(typeof stats.invocations[key]).toBe('number');
+    }
+    for (const side of ['client', 'worker']) {
+      for (const kind of ['get', 'getRange', 'head', 'put', 'create', 'list', 'delete', 'bytesRead', 'bytesWritten']) {
+        expect(typeof stats.storage[side][kind]).toBe('number');
+      }
+    }
+    expect(stats.storage.totalRequests).toBeGreaterThan(0);
+    expect(run.stderr).toBe('');
+  }, SLOW);
+
+  it('status without --json summarises the job for people', async () => {
+    const run = await runCli(project.cwd, ['status', jobId]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain(`${jobId}: succeeded`);
+    expect(run.stdout).toMatch(/tasks\s+6 total, 6 succeeded, 0 failed, 0 pending/);
+    expect(run.stdout).toMatch(/client\s+get \d+, getRange \d+/);
+  }, SLOW);
+
+  it('status of an unknown job is JOB_NOT_FOUND with exit code 2', async () => {
+    const run = await runCli(project.cwd, ['status', '20000101-000000-00000000']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/^error JOB_NOT_FOUND: /);
+  }, SLOW);
+
+  it('jobs lists the job with its label and task counts', async () => {
+    const table = await runCli(project.cwd, ['jobs']);
+    expect(table.exitCode).toBe(0);
+    expect(table.stdout).toMatch(/^JOB\s+CREATED\s+LABEL\s+TASKS\s+DONE\n/);
+    expect(table.stdout).toMatch(new RegExp(`${jobId}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+squares\\s+6\\s+6`));
+    const json = await runCli(project.cwd, ['jobs', '--json', '--limit', '1']);
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ id: jobId, label: 'squares', taskCount: 6, completedTasks: 6 })]);
+  }, SLOW);
+
+  it('results re-attaches and prints the values as run does', async () => {
+    const run = await runCli(project.cwd, ['results', jobId]);
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([1, 4, 9, 16, 25, 36]);
+    expect(run.stderr).toContain(`attached to job ${jobId} (6 tasks)`);
+  }, SLOW);
+
+  it('hello runs tasks on the local backend and says where and how long', async () => {
+    const run = await runCli(project.cwd, ['hello']);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/^ok: ran \d+ tasks on compute backend local with storage local in \d/);
+    expect(run.stderr).toContain('no configuration file');
+  }, SLOW);
+
+  it('clean refuses to guess: no selection, or --all without --yes off a terminal, is exit code 2', async () => {
+    const nothing = await runCli(project.cwd, ['clean']);
+    expect(nothing.exitCode).toBe(2);
+    expect(nothing.stderr).toMatch(/Nothing selected to clean/);
+    const unconfirmed = await runCli(project.cwd, ['clean', '--all']);
+    expect(unconfirmed.exitCode).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/add --yes to confirm/);
+    const badDuration = await runCli(project.cwd, ['clean', '--older-than', 'soon']);
+    expect(badDuration.exitCode).toBe(2);
+    expect(badDuration.stderr).toMatch(/--older-than <duration>.*'soon' is invalid/);
+  }, SLOW);
+
+  it('clean <id> deletes the job and says so; it is then gone', async () => {
+    const spared = await runCli(project.cwd, ['clean', '--older-than', '1d', '--yes']);
+    expect(spared.stdout).toBe('nothing deleted: no job matched.\n');
+    const run = await runCli(project.cwd, ['clean', jobId]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^deleted 1 job \\(\\d+ objects?\\):\\n  ${jobId}\\n$`));
+    const after = await runCli(project.cwd, ['status', jobId]);
+    expect(after.stderr).toMatch(/JOB_NOT_FOUND/);
+  }, SLOW);
+});
