@@ -7,7 +7,7 @@ import { countWords, topWords } from './words.js';
 
 const file = process.argv[2] ?? new URL('./sample.txt', import.meta.url);
 const lines = (await readFile(file, 'utf8')).split('\n');
-const linesPerTask = 20;
+const linesPerTask = 4;
 const blocks = Array.from({ length: Math.ceil(lines.length / linesPerTask) }, (_, index) =>
   lines.slice(index * linesPerTask, (index + 1) * linesPerTask),
 );

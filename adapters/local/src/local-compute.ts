@@ -203,9 +203,10 @@ export class LocalCompute implements ComputeBackendV1 {
     const reaped = this.slots.map((slot) => slot.reaped);
     for (const slot of [...this.slots]) this.retire(slot, error);
     let timer: NodeJS.Timeout | undefined;
+    // This timer stays referenced: children are unreferenced, so without it a caller awaiting
+    // dispose() at the top level of a module would see the event loop drain and Node exit 13.
     const giveUp = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, DISPOSE_WAIT_MS);
-      timer.unref();
     });
     await Promise.race([Promise.all(reaped), giveUp]);
     clearTimeout(timer);
