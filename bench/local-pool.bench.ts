@@ -58,17 +58,20 @@ const cpuInputs = Array.from({ length: cpuCount }, () => iterations);
 const payloadInputs = Array.from({ length: payloadCount }, (_, index) => new Uint8Array(payloadBytes).fill(index & 0xff));
 const megabytes = (2 * payloadCount * payloadBytes) / 1e6;
 
-// Warm both pools (processes and threads started, code loaded) before measuring.
-await fanoutMap('tiny', tinyInputs.slice(0, 100));
-await piscinaMap('tiny', tinyInputs.slice(0, 100));
+// Warm both pools on every task (processes and threads started, code loaded and optimized).
+for (const [name, inputs] of [['tiny', tinyInputs], ['burn', cpuInputs.slice(0, 4)], ['transform', payloadInputs.slice(0, 200)]] as const) {
+  await fanoutMap(name, [...inputs]);
+  await piscinaMap(name, [...inputs]);
+}
 
-const sequentialCpu = await seconds(async () => cpuInputs.forEach((input) => burn(input)));
+const sequentialCpu = async () => seconds(async () => cpuInputs.forEach((input) => burn(input)));
 const samples = { fanoutTiny: [] as number[], piscinaTiny: [] as number[], fanoutCpu: [] as number[], piscinaCpu: [] as number[], fanoutPayload: [] as number[], piscinaPayload: [] as number[] };
 for (let round = 1; round <= rounds; round += 1) {
   samples.fanoutTiny.push(tinyCount / (await seconds(() => fanoutMap('tiny', tinyInputs))));
   samples.piscinaTiny.push(tinyCount / (await seconds(() => piscinaMap('tiny', tinyInputs))));
-  samples.fanoutCpu.push(sequentialCpu / (await seconds(() => fanoutMap('burn', cpuInputs))));
-  samples.piscinaCpu.push(sequentialCpu / (await seconds(() => piscinaMap('burn', cpuInputs))));
+  // The sequential baseline is measured beside each run, so a burst of load elsewhere skews both alike.
+  samples.fanoutCpu.push((await sequentialCpu()) / (await seconds(() => fanoutMap('burn', cpuInputs))));
+  samples.piscinaCpu.push((await sequentialCpu()) / (await seconds(() => piscinaMap('burn', cpuInputs))));
   samples.fanoutPayload.push(megabytes / (await seconds(() => fanoutMap('transform', payloadInputs))));
   samples.piscinaPayload.push(megabytes / (await seconds(() => piscinaMap('transform', payloadInputs))));
   console.log(

@@ -46,11 +46,7 @@ function functionLocation(task: (...args: never[]) => unknown): string | undefin
   const session = new Session();
   session.connect();
   try {
-    // Script ids are stable for the life of the process; collect the url of each once.
-    const urls = (scriptUrls ??= new Map());
-    session.on('Debugger.scriptParsed', (message) => urls.set(message.params.scriptId, message.params.url));
-    session.post('Debugger.enable');
-    session.post('Debugger.disable');
+    // The inspector answers in-process sessions synchronously, inside `post`.
     const holder = Symbol.for('fanout.locate');
     (globalThis as Record<symbol, unknown>)[holder] = task;
     let scriptId: string | undefined;
@@ -63,7 +59,16 @@ function functionLocation(task: (...args: never[]) => unknown): string | undefin
       });
     });
     delete (globalThis as Record<symbol, unknown>)[holder];
-    const url = scriptId === undefined ? undefined : urls.get(scriptId);
+    if (scriptId === undefined) return undefined;
+    // Script ids are stable for the life of the process. Enabling the debugger replays every
+    // loaded script, which costs milliseconds, so do it only for a script not seen before.
+    const urls = (scriptUrls ??= new Map());
+    if (!urls.has(scriptId)) {
+      session.on('Debugger.scriptParsed', (message) => urls.set(message.params.scriptId, message.params.url));
+      session.post('Debugger.enable');
+      session.post('Debugger.disable');
+    }
+    const url = urls.get(scriptId);
     return url && !url.startsWith('file:') && isAbsolute(url) ? pathToFileURL(url).href : url;
   } finally {
     session.disconnect();

@@ -41,7 +41,7 @@ export type JobStats = {
   invocations: {
     /** Task ranges the job was cut into (before any split after a crash). */
     planned: number;
-    /** Invoke calls made, retries and backups included. */
+    /** Invocations made, retries and backups included (for a re-attached job, those its records show plus those this client made). */
     attempts: number;
     succeeded: number;
     retried: number;

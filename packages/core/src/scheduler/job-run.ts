@@ -134,8 +134,13 @@ export class JobRun {
     return this.finished;
   }
 
-  /** Accept records found in storage (a re-attach) before anything is dispatched. */
+  /**
+   * Accept a record found in storage (re-attaching, or inspecting a job) before anything is
+   * dispatched. Its attempt number counts towards the job's attempts: that is how many
+   * invocations storage shows this range took.
+   */
   adoptRecord(record: ResultRecordV1): void {
+    this.counters.attempts += record.attempt;
     this.settleRecord(record, undefined);
   }
 
