@@ -27,36 +27,9 @@ export async function withExecutor<T>(io: CliIo, globals: GlobalOptions, use: (e
     env: io.env,
     ...(globals.config !== undefined ? { configFile: globals.config } : {}),
   });
-  let result: T;
   try {
-    result = await use(executor);
-  } catch (error) {
-    // The command's own error is the one worth reporting; a second one from cleanup would hide it.
-    await disposeWithDeadline(executor).catch(() => undefined);
-    throw error;
-  }
-  await disposeWithDeadline(executor);
-  return result;
-}
-
-/** Longest wait for the backends to shut down before the command returns anyway. */
-const DISPOSE_DEADLINE_MS = 10_000;
-
-/**
- * Dispose while holding the event loop open. The local pool's children are unreferenced so an
- * idle pool never keeps a process alive; but then nothing keeps the loop alive while `dispose`
- * waits for them to exit, Node finds the loop empty with the promise still pending, and the
- * binary ended with exit code 13 (unsettled top-level await) instead of the command's code.
- * The deadline keeps a backend that never finishes disposing from hanging the command.
- */
-async function disposeWithDeadline(executor: Executor): Promise<void> {
-  let deadline: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<void>((resolve) => {
-    deadline = setTimeout(resolve, DISPOSE_DEADLINE_MS);
-  });
-  try {
-    await Promise.race([executor.dispose(), timedOut]);
+    return await use(executor);
   } finally {
-    clearTimeout(deadline);
+    await executor.dispose();
   }
 }

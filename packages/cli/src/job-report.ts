@@ -45,11 +45,10 @@ export async function reportJob(job: Job<unknown>, io: CliIo, options: ReportOpt
   try {
     for await (const outcome of job) {
       // A duplicate report of a task (a backup that also finished) must not count twice.
-      if (outcomes[outcome.index] === undefined) {
-        done++;
-        if (!outcome.ok) failed++;
-      }
+      if (outcomes[outcome.index] !== undefined) continue;
       outcomes[outcome.index] = outcome;
+      done++;
+      if (!outcome.ok) failed++;
       progress.update(done, failed);
     }
   } finally {
@@ -71,10 +70,10 @@ export async function reportJob(job: Job<unknown>, io: CliIo, options: ReportOpt
   printTaskFailures(failures, io.stderr);
   if (!options.quiet) {
     const notRun = failures.filter(({ error }) => error.code === ErrorCode.JOB_CANCELLED).length;
-    const failedToRun = failures.length - notRun;
+    const failedTasks = failures.length - notRun;
     const state = cancelled ? 'cancelled' : failures.length ? 'failed' : 'succeeded';
     const counts = failures.length
-      ? [`${settled.length - failures.length} succeeded`, failedToRun ? `${failedToRun} failed` : '', notRun ? `${notRun} not run` : '']
+      ? [`${settled.length - failures.length} succeeded`, failedTasks ? `${failedTasks} failed` : '', notRun ? `${notRun} not run` : '']
           .filter(Boolean)
           .join(', ')
       : plural(job.size, 'task');

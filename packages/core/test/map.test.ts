@@ -45,7 +45,9 @@ describe('map on the local backend', () => {
     expect(failure.error.taskIndex).toBe(3);
     expect(failure.error.remoteName).toBe('OddInputError');
     expect(failure.error.message).toContain('odd input 3');
-    expect(failure.error.remoteStack).toContain('failOnOdd');
+    // Source-mapped to the user's own file and line, without the worker's frames.
+    expect(failure.error.remoteStack).toMatch(/at failOnOdd \(.*fixtures\/tasks\.ts:\d+:\d+\)/);
+    expect(failure.error.remoteStack).not.toContain('worker.js');
     expect(failure.error.logTail).toContain('about to fail on');
     await expect(job.results()).rejects.toMatchObject({ code: ErrorCode.USER_CODE_ERROR, taskIndex: 1 });
     // The user's own exception is not retried by default.

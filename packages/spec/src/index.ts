@@ -8,6 +8,7 @@ export { FanoutError, type FanoutErrorOptions } from './fanout-error.js';
 export type * from './storage.js';
 export type * from './compute.js';
 export type * from './plugin.js';
+export type * from './deployment.js';
 export {
   PROTOCOL_VERSION,
   type InvocationInputsV1,

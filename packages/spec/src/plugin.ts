@@ -1,4 +1,5 @@
 import type { ComputeBackendV1 } from './compute.js';
+import type { DeployerV1 } from './deployment.js';
 import type { StorageBackendV1 } from './storage.js';
 
 /**
@@ -50,4 +51,12 @@ export interface AdapterPluginV1 {
   createStorage?(options: unknown, context: PluginContextV1): StorageBackendV1 | Promise<StorageBackendV1>;
   /** Build a compute backend. */
   createCompute?(options: unknown, context: ComputePluginContextV1): ComputeBackendV1 | Promise<ComputeBackendV1>;
+  /**
+   * Build the deployer for this adapter's runtime, from the same compute and storage options a
+   * job uses. Optional: only adapters with something to deploy have one.
+   */
+  createDeployer?(
+    options: { compute: unknown; storage: unknown },
+    context: PluginContextV1,
+  ): DeployerV1 | Promise<DeployerV1>;
 }

@@ -46,6 +46,8 @@ export class Worker {
   private readonly echoLogs: boolean;
 
   constructor(private readonly options: WorkerOptions) {
+    // Bundles carry inline source maps: stacks then name the user's files and lines.
+    process.setSourceMapsEnabled(true);
     this.codeDirectory = options.codeDirectory ?? join(tmpdir(), 'fanout-code');
     this.echoLogs = options.echoLogs ?? true;
   }
@@ -198,17 +200,24 @@ async function runTasks(
   return outcomes;
 }
 
+/**
+ * The stack as far as the user's code: frames from the first one in this file on belong to the
+ * worker and its runtime, and would only bury the frames that matter.
+ */
+function userStack(stack: string | undefined): string | undefined {
+  if (!stack) return undefined;
+  const lines = stack.split('\n');
+  const workerFrame = lines.findIndex((line, index) => index > 0 && line.includes(import.meta.url));
+  return (workerFrame === -1 ? lines : lines.slice(0, workerFrame)).join('\n');
+}
+
 function serializeError(error: unknown): SerializedErrorV1 {
   if (FanoutError.isInstance(error)) {
     return { code: error.code, name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
   }
   if (error instanceof Error) {
-    return {
-      code: ErrorCode.USER_CODE_ERROR,
-      name: error.name,
-      message: error.message,
-      ...(error.stack ? { stack: error.stack } : {}),
-    };
+    const stack = userStack(error.stack);
+    return { code: ErrorCode.USER_CODE_ERROR, name: error.name, message: error.message, ...(stack ? { stack } : {}) };
   }
   return { code: ErrorCode.USER_CODE_ERROR, name: 'Error', message: `A non-error value was thrown: ${String(error)}` };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import { build, type BuildFailure, type BuildOptions, type Message } from 'esbuild';
 
@@ -25,6 +26,12 @@ const sharedOptions = {
   banner: { js: requireShim },
   // Keep function and class names: they appear in remote stack traces and error names.
   keepNames: true,
+  // A source map (without the sources themselves) lets the worker report stack frames at the
+  // user's own files and lines instead of at the bundle.
+  sourcemap: 'inline',
+  sourcesContent: false,
+  absWorkingDir: process.cwd(),
+  sourceRoot: `${pathToFileURL(process.cwd()).href}/`,
 } satisfies BuildOptions;
 
 /**

@@ -20,7 +20,6 @@ export class JobHandle<Output> implements Job<Output> {
   private waiters: Waiter[] = [];
   private readonly iterators = new Set<() => void>();
   private cancelled = false;
-  private readonly startedMs = Date.now();
   private finishedMs: number | undefined;
 
   constructor(
@@ -154,7 +153,8 @@ export class JobHandle<Output> implements Job<Output> {
         requestsPerTask: this.size ? (total - this.fixedRequests) / this.size : 0,
       },
       timings: {
-        wallMs: (this.finishedMs ?? Date.now()) - this.startedMs,
+        // From submission, so a job inspected from another process reports its real duration.
+        wallMs: this.endMs(run) - this.manifest.createdMs,
         tasks: summarize(counters.taskDurations),
         invocations: summarize(counters.invocationDurations),
       },
@@ -163,8 +163,15 @@ export class JobHandle<Output> implements Job<Output> {
 
   private state(failed: number): JobState {
     if (this.cancelled) return 'cancelled';
-    if (!this.activeRun().isFinished) return 'running';
+    if (this.activeRun().completed < this.size) return 'running';
     return failed ? 'failed' : 'succeeded';
+  }
+
+  private endMs(run: JobRun): number {
+    if (this.finishedMs !== undefined) return this.finishedMs;
+    // Every task settled from records read in storage: the job ended with its last record.
+    if (run.completed === this.size && run.counters.lastFinishedMs) return run.counters.lastFinishedMs;
+    return Date.now();
   }
 
   private activeRun(): JobRun {

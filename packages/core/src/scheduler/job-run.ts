@@ -81,6 +81,8 @@ export type RunCounters = {
   workerStorage: StorageRequestCounts;
   invocationDurations: number[];
   taskDurations: number[];
+  /** When the latest record seen was finished, epoch milliseconds. */
+  lastFinishedMs: number;
 };
 
 /**
@@ -101,6 +103,7 @@ export class JobRun {
     workerStorage: emptyRequestCounts(),
     invocationDurations: [],
     taskDurations: [],
+    lastFinishedMs: 0,
   };
   completed = 0;
   private readonly queue: Unit[] = [];
@@ -303,6 +306,7 @@ export class JobRun {
     addRequestCounts(this.counters.workerStorage, record.storage);
     if (record.coldStart) this.counters.coldStarts += 1;
     this.counters.invocationDurations.push(record.finishedMs - record.startedMs);
+    this.counters.lastFinishedMs = Math.max(this.counters.lastFinishedMs, record.finishedMs);
     if (this.isSettled(first, count)) {
       this.counters.duplicates += 1;
       this.pump();
