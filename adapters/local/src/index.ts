@@ -8,7 +8,8 @@ export default localPlugin;
 export { localPlugin };
 export { LocalStorage, LOCAL_ADAPTER_MODULE, type LocalStorageSettings } from './local-storage.js';
 export { LIST_PAGE_SIZE } from './local-listing.js';
-export { LocalCompute, LOCAL_MESSAGE_BYTES, LOCAL_RUNTIME_PATH, MAX_TIMEOUT_MS, type LocalComputeSettings } from './local-compute.js';
+export { LocalCompute, LOCAL_PAYLOAD_BYTES,
+  LOCAL_RESPONSE_BYTES, LOCAL_RUNTIME_PATH, MAX_TIMEOUT_MS, type LocalComputeSettings } from './local-compute.js';
 export {
   DEFAULT_MEMORY_MB,
   DEFAULT_STORAGE_ROOT,

@@ -25,12 +25,19 @@ import { DEFAULT_MEMORY_MB, defaultWorkerCount, isIntegerBetween, MAX_MEMORY_MB,
 import type { RuntimeInitMessage, RuntimeInvokeMessage, RuntimeReply } from './local-runtime.js';
 
 /**
- * Largest payload and response, in bytes. The IPC channel has no small limit of its own (V8
- * serialization over a pipe), so the number only bounds the memory one message costs on both
- * sides; 64 MiB is far above the inline-input budget core uses and keeps a runaway result from
- * doubling the client's memory unnoticed. Larger results are read from storage instead.
+ * Largest payload, in bytes. The IPC channel has no small limit of its own (V8 serialization over
+ * a pipe), so the number only bounds the memory one message costs on both sides. Inline inputs
+ * let an invocation start before the job object is written, so the budget is generous.
  */
-export const LOCAL_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const LOCAL_PAYLOAD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Largest record returned over IPC, in bytes. The worker has written the record to storage
+ * already, and reading a large one back from the folder (page cache) costs less than pushing it
+ * through the pipe in 64 KiB pieces and deserializing the message, so only small records travel
+ * in the response.
+ */
+export const LOCAL_RESPONSE_BYTES = 256 * 1024;
 
 /** The longest delay `setTimeout` supports (about 24.8 days); a longer timeout would fire at once. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -132,8 +139,8 @@ export class LocalCompute implements ComputeBackendV1 {
     this.capabilities = {
       syncInvoke: true,
       asyncInvoke: true,
-      maxPayloadBytes: { sync: LOCAL_MESSAGE_BYTES, async: LOCAL_MESSAGE_BYTES },
-      maxResponseBytes: LOCAL_MESSAGE_BYTES,
+      maxPayloadBytes: { sync: LOCAL_PAYLOAD_BYTES, async: LOCAL_PAYLOAD_BYTES },
+      maxResponseBytes: LOCAL_RESPONSE_BYTES,
       maxTimeoutMs: MAX_TIMEOUT_MS,
       maxMemoryMb: memoryMb,
       defaultConcurrency: workers,
@@ -160,9 +167,9 @@ export class LocalCompute implements ComputeBackendV1 {
     if (this.disposed) return Promise.reject(disposedError('local compute'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const inlineBytes = 'inline' in payload.inputs ? payload.inputs.inline.byteLength : 0;
-    if (inlineBytes > LOCAL_MESSAGE_BYTES) {
+    if (inlineBytes > LOCAL_PAYLOAD_BYTES) {
       return Promise.reject(
-        new FanoutError(`The payload carries ${inlineBytes} bytes of inline inputs; local compute accepts at most ${LOCAL_MESSAGE_BYTES}.`, {
+        new FanoutError(`The payload carries ${inlineBytes} bytes of inline inputs; local compute accepts at most ${LOCAL_PAYLOAD_BYTES}.`, {
           code: ErrorCode.PAYLOAD_TOO_LARGE,
           fault: 'caller',
         }),
@@ -269,7 +276,7 @@ export class LocalCompute implements ComputeBackendV1 {
       type: 'init',
       storageReference: this.storageReference,
       baseDirectory: this.baseDirectory,
-      maxResponseBytes: LOCAL_MESSAGE_BYTES,
+      maxResponseBytes: LOCAL_RESPONSE_BYTES,
     };
     child.send(init);
     this.slots.push(slot);

@@ -7,7 +7,7 @@ import {
   type ResolvedComputeCapabilities,
   type StorageBackendV1,
 } from '@fanout/spec';
-import { CountingStorage, decodeRecord, frame, serializeValue, totalRequests } from '@fanout/worker';
+import { CountingStorage, decodeRecord, serializeValue, totalRequests } from '@fanout/worker';
 import { bundleInline, bundleModule, type CodeBundle } from './bundle/bundler.js';
 import { resolveTaskSource, type TaskSource } from './bundle/task-source.js';
 import type { RetryPolicy } from './config/config-schema.js';
@@ -15,7 +15,7 @@ import type { ResolvedConfig } from './config/load-config.js';
 import { JobHandle } from './job/job-handle.js';
 import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
 import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
-import { decodeJobManifest, encodeJobObject, type JobManifest } from './protocol/job-object.js';
+import { decodeJobManifest, encodeJobObject, inputsOfJobObject, type JobInputs, type JobManifest } from './protocol/job-object.js';
 import { StorageLayout, newJobId } from './protocol/layout.js';
 import { JobRun } from './scheduler/job-run.js';
 
@@ -80,8 +80,8 @@ export class Executor {
   ): Promise<Job<Awaited<Output>>> {
     this.assertUsable();
     const source = await resolveTaskSource(task as TaskFunction<never>, this.config.baseDirectory);
-    const framed: Buffer[] = [];
-    for await (const input of inputs) framed.push(serializeInput(input, framed.length));
+    const serialized: Buffer[] = [];
+    for await (const input of inputs) serialized.push(serializeInput(input, serialized.length));
     const bundle = await this.bundleFor(source);
     const exportName = source.kind === 'module' ? source.exportName : 'default';
     if (!bundle.exports.includes(exportName)) {
@@ -98,15 +98,24 @@ export class Executor {
       createdMs: Date.now(),
       label: options.label ?? describeSource(source),
       code: { key: this.layout.codeKey(bundle.sha256), sha256: bundle.sha256, exportName },
-      taskCount: framed.length,
-      chunkSize: chunkSizeFor(options.chunkSize ?? this.config.defaults.chunkSize, framed.length, concurrency),
+      taskCount: serialized.length,
+      chunkSize: chunkSizeFor(options.chunkSize ?? this.config.defaults.chunkSize, serialized.length, concurrency),
       timeoutMs: this.timeoutFor(options),
     };
     await this.upload(storage, bundle);
-    const { bytes, manifest } = encodeJobObject(manifestWithoutOffsets, framed);
-    const jobKey = this.layout.jobKey(manifest.id);
-    await storage.put(jobKey, bytes);
-    return this.startRun<Awaited<Output>>({ manifest, jobObject: bytes, storage, options, concurrency, adopt: [] });
+    const { manifest, parts, inputs: jobInputs } = encodeJobObject(manifestWithoutOffsets, serialized);
+    // Invocations whose inputs travel inline start while the job object is being written; the
+    // handle is returned only once it is stored, so every job a caller sees can be re-attached.
+    const written = storage.put(this.layout.jobKey(manifest.id), streamParts(parts));
+    written.catch(() => undefined);
+    const job = this.newHandle<Awaited<Output>>(manifest, jobInputs, written, storage, options, concurrency, [], true);
+    try {
+      await written;
+    } catch (error) {
+      await job.cancel();
+      throw error;
+    }
+    return job;
   }
 
   /**
@@ -142,7 +151,8 @@ export class Executor {
     const storage = new CountingStorage(this.storage);
     const { manifest, bytes } = await this.readJob(storage, jobId);
     const adopt = await this.readRecords(storage, manifest);
-    return this.startRun<Output>({ manifest, jobObject: bytes, storage, options, concurrency: this.concurrencyFor(options), adopt });
+    const inputs = inputsOfJobObject(bytes, manifest);
+    return this.newHandle<Output>(manifest, inputs, Promise.resolve(), storage, options, this.concurrencyFor(options), adopt, true);
   }
 
   /** A job's statistics as far as storage tells, without invoking anything. */
@@ -151,7 +161,7 @@ export class Executor {
     const storage = new CountingStorage(this.storage);
     const { manifest, bytes } = await this.readJob(storage, jobId);
     const adopt = await this.readRecords(storage, manifest);
-    const handle = this.newHandle(manifest, bytes, storage, {}, 1, adopt, false);
+    const handle = this.newHandle(manifest, inputsOfJobObject(bytes, manifest), Promise.resolve(), storage, {}, 1, adopt, false);
     return handle.stats();
   }
 
@@ -198,21 +208,10 @@ export class Executor {
     await this.dispose();
   }
 
-  private startRun<Output>(parameters: {
-    manifest: JobManifest;
-    jobObject: Uint8Array;
-    storage: CountingStorage;
-    options: MapOptions;
-    concurrency: number;
-    adopt: Parameters<JobRun['adoptRecord']>[0][];
-  }): Job<Output> {
-    const { manifest, jobObject, storage, options, concurrency, adopt } = parameters;
-    return this.newHandle<Output>(manifest, jobObject, storage, options, concurrency, adopt, true);
-  }
-
   private newHandle<Output>(
     manifest: JobManifest,
-    jobObject: Uint8Array,
+    inputs: JobInputs,
+    jobObjectWritten: Promise<void>,
     storage: CountingStorage,
     options: MapOptions,
     concurrency: number,
@@ -223,7 +222,8 @@ export class Executor {
     const handle = new JobHandle<Output>(manifest, storage, totalRequests(storage.counts), mode);
     const run: JobRun = new JobRun({
       manifest,
-      jobObject,
+      inputs,
+      jobObjectWritten,
       jobKey: this.layout.jobKey(manifest.id),
       layout: this.layout,
       compute: this.compute,
@@ -331,9 +331,28 @@ export class Executor {
   }
 }
 
+/** Bytes per write when streaming the job object: few, large writes without one giant copy. */
+const STREAM_BLOCK_BYTES = 8 * 1024 * 1024;
+
+/** The job object's parts, joined into blocks of about {@link STREAM_BLOCK_BYTES}. */
+async function* streamParts(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
+  let block: Uint8Array[] = [];
+  let size = 0;
+  for (const part of parts) {
+    block.push(part);
+    size += part.byteLength;
+    if (size >= STREAM_BLOCK_BYTES) {
+      yield Buffer.concat(block, size);
+      block = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(block, size);
+}
+
 function serializeInput(input: unknown, index: number): Buffer {
   try {
-    return frame([serializeValue(input)]);
+    return serializeValue(input);
   } catch (error) {
     throw new FanoutError(
       `Input ${index} cannot be serialized: ${(error as Error).message}. Inputs must be plain data (objects, arrays, strings, numbers, Uint8Array, Date, Map, Set, BigInt), not functions, symbols or class instances with methods.`,

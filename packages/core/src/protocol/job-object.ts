@@ -21,20 +21,40 @@ export type JobManifest = {
 
 const magic = Buffer.from('FANOUTJ1');
 const headerBytes = magic.byteLength + 4;
+const frameHeaderBytes = 4;
+
+/**
+ * A job's framed inputs, readable by task range without assembling the whole job object: from
+ * the serialized values a client just made, or from a job object read back from storage.
+ */
+export interface JobInputs {
+  /** The framed inputs of tasks `[first, first + count)`, as one contiguous array. */
+  framed(first: number, count: number): Uint8Array;
+}
+
+/** A job object about to be written: its manifest and its bytes, as parts to stream in order. */
+export type EncodedJobObject = {
+  manifest: JobManifest;
+  /** The object's bytes in order; their concatenation is the job object. */
+  parts: Uint8Array[];
+  inputs: JobInputs;
+};
 
 /**
  * The job object: `FANOUTJ1`, a 4-byte little-endian manifest length, the manifest as JSON, then
- * every task's framed input. It is written once per job, read with byte ranges by workers whose
- * inputs did not fit inline, and read whole by a client that re-attaches.
+ * every task's framed input (4-byte little-endian length, serialized value). It is written once
+ * per job, read with byte ranges by workers whose inputs did not fit inline, and read whole by a
+ * client that re-attaches.
+ *
+ * The inputs are kept as the separate arrays they were serialized into: the object is streamed
+ * to storage part by part and inline payloads are cut from the parts, so a large job's inputs
+ * are never copied into one buffer on the client.
  */
-export function encodeJobObject(
-  manifest: Omit<JobManifest, 'inputOffsets'>,
-  framedInputs: readonly Uint8Array[],
-): { bytes: Buffer; manifest: JobManifest } {
+export function encodeJobObject(manifest: Omit<JobManifest, 'inputOffsets'>, serialized: readonly Uint8Array[]): EncodedJobObject {
   // Offsets depend on the manifest's own length, which depends on the offsets: compute them
   // relative to the data section, then shift once the header size is known.
   const relative: number[] = [0];
-  for (const input of framedInputs) relative.push(relative.at(-1)! + input.byteLength);
+  for (const value of serialized) relative.push(relative.at(-1)! + frameHeaderBytes + value.byteLength);
   let shift = 0;
   let json = '';
   for (;;) {
@@ -47,8 +67,23 @@ export function encodeJobObject(
   const head = Buffer.alloc(headerBytes);
   magic.copy(head);
   head.writeUInt32LE(Buffer.byteLength(json), magic.byteLength);
-  const bytes = Buffer.concat([head, Buffer.from(json), ...framedInputs]);
-  return { bytes, manifest: JSON.parse(json) as JobManifest };
+  const frameHeaders = Buffer.allocUnsafe(frameHeaderBytes * serialized.length);
+  const parts: Uint8Array[] = [head, Buffer.from(json)];
+  serialized.forEach((value, index) => {
+    frameHeaders.writeUInt32LE(value.byteLength, index * frameHeaderBytes);
+    parts.push(frameHeaders.subarray(index * frameHeaderBytes, (index + 1) * frameHeaderBytes), value);
+  });
+  const inputs: JobInputs = {
+    framed: (first, count) => Buffer.concat(parts.slice(2 + 2 * first, 2 + 2 * (first + count))),
+  };
+  return { manifest: JSON.parse(json) as JobManifest, parts, inputs };
+}
+
+/** The inputs of a job object read back whole from storage. */
+export function inputsOfJobObject(bytes: Uint8Array, manifest: JobManifest): JobInputs {
+  return {
+    framed: (first, count) => bytes.subarray(manifest.inputOffsets[first], manifest.inputOffsets[first + count]),
+  };
 }
 
 /** Read the manifest from a job object (or its first bytes). */

@@ -11,7 +11,7 @@ import {
 import { CountingStorage, addRequestCounts, decodeRecord, emptyRequestCounts } from '@fanout/worker';
 import type { RetryPolicy } from '../config/config-schema.js';
 import type { TaskResult } from '../job/job-types.js';
-import type { JobManifest } from '../protocol/job-object.js';
+import type { JobInputs, JobManifest } from '../protocol/job-object.js';
 import type { StorageLayout } from '../protocol/layout.js';
 import { ResultPoller } from './result-poller.js';
 import {
@@ -52,8 +52,13 @@ type Attempt = {
 
 export type JobRunOptions = {
   manifest: JobManifest;
-  /** The job object's bytes, for slicing inline inputs. */
-  jobObject: Uint8Array;
+  /** The job's framed inputs, for cutting inline payloads. */
+  inputs: JobInputs;
+  /**
+   * Settles once the job object is in storage. Invocations with inline inputs go out at once;
+   * one that reads its inputs from the job object waits for it.
+   */
+  jobObjectWritten: Promise<void>;
   jobKey: string;
   layout: StorageLayout;
   compute: ComputeBackendV1;
@@ -211,7 +216,14 @@ export class JobRun {
       attempt.controller.abort(error);
       this.failAttempt(attempt, error);
     }, payload.timeoutMs + DEADLINE_GRACE_MS);
-    this.options.compute.invoke(payload, { mode: this.options.mode, signal: attempt.controller.signal }).then(
+    const sendable = 'inline' in payload.inputs ? Promise.resolve() : this.options.jobObjectWritten;
+    sendable
+      .then(() => {
+        // The job may have finished or been cancelled while this waited for the job object.
+        attempt.controller.signal.throwIfAborted();
+        return this.options.compute.invoke(payload, { mode: this.options.mode, signal: attempt.controller.signal });
+      })
+      .then(
       async (result) => {
         if (result.mode === 'async') {
           this.poller!.watch();
@@ -226,7 +238,7 @@ export class JobRun {
   }
 
   private payloadFor(unit: Unit): InvocationPayloadV1 {
-    const { manifest, jobObject, jobKey, layout, capabilities, mode, compute } = this.options;
+    const { manifest, inputs, jobKey, layout, capabilities, mode, compute } = this.options;
     const start = manifest.inputOffsets[unit.first]!;
     const end = manifest.inputOffsets[unit.first + unit.count]!;
     const budget = capabilities.maxPayloadBytes[mode] - PAYLOAD_ENVELOPE_BYTES;
@@ -241,7 +253,7 @@ export class JobRun {
       timeoutMs: manifest.timeoutMs,
     } as const;
     if (end - start <= budget) {
-      const inline: InvocationPayloadV1 = { ...base, inputs: { inline: jobObject.subarray(start, end) } };
+      const inline: InvocationPayloadV1 = { ...base, inputs: { inline: inputs.framed(unit.first, unit.count) } };
       if (!compute.payloadSize || compute.payloadSize(inline) <= capabilities.maxPayloadBytes[mode]) return inline;
     }
     return { ...base, inputs: { key: jobKey, start, end } };
