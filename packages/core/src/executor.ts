@@ -17,6 +17,7 @@ import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types
 import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
 import { decodeJobManifest, encodeJobObject, inputsOfJobObject, type JobInputs, type JobManifest } from './protocol/job-object.js';
 import { StorageLayout, newJobId } from './protocol/layout.js';
+import { RetryingStorage, replayableBody } from './protocol/retrying-storage.js';
 import { JobRun } from './scheduler/job-run.js';
 
 /** Options for one job; each falls back to the executor's configured defaults. */
@@ -90,7 +91,7 @@ export class Executor {
         { code: ErrorCode.EXPORT_NOT_FOUND, fault: 'caller' },
       );
     }
-    const storage = new CountingStorage(this.storage);
+    const { counting, storage } = this.jobStorage();
     const concurrency = this.concurrencyFor(options);
     const manifestWithoutOffsets: Omit<JobManifest, 'inputOffsets'> = {
       protocol: PROTOCOL_VERSION,
@@ -108,7 +109,7 @@ export class Executor {
     // handle is returned only once it is stored, so every job a caller sees can be re-attached.
     const written = storage.put(this.layout.jobKey(manifest.id), streamParts(parts));
     written.catch(() => undefined);
-    const job = this.newHandle<Awaited<Output>>(manifest, jobInputs, written, storage, options, concurrency, [], true);
+    const job = this.newHandle<Awaited<Output>>(manifest, jobInputs, written, counting, storage, options, concurrency, [], true);
     try {
       await written;
     } catch (error) {
@@ -148,33 +149,33 @@ export class Executor {
    */
   async attach<Output = unknown>(jobId: string, options: MapOptions = {}): Promise<Job<Output>> {
     this.assertUsable();
-    const storage = new CountingStorage(this.storage);
+    const { counting, storage } = this.jobStorage();
     const { manifest, bytes } = await this.readJob(storage, jobId);
     const adopt = await this.readRecords(storage, manifest);
     const inputs = inputsOfJobObject(bytes, manifest);
-    return this.newHandle<Output>(manifest, inputs, Promise.resolve(), storage, options, this.concurrencyFor(options), adopt, true);
+    return this.newHandle<Output>(manifest, inputs, Promise.resolve(), counting, storage, options, this.concurrencyFor(options), adopt, true);
   }
 
   /** A job's statistics as far as storage tells, without invoking anything. */
   async inspect(jobId: string): Promise<JobStats> {
     this.assertUsable();
-    const storage = new CountingStorage(this.storage);
+    const { counting, storage } = this.jobStorage();
     const { manifest, bytes } = await this.readJob(storage, jobId);
     const adopt = await this.readRecords(storage, manifest);
-    const handle = this.newHandle(manifest, inputsOfJobObject(bytes, manifest), Promise.resolve(), storage, {}, 1, adopt, false);
+    const handle = this.newHandle(manifest, inputsOfJobObject(bytes, manifest), Promise.resolve(), counting, storage, {}, 1, adopt, false);
     return handle.stats();
   }
 
   /** The most recent jobs in storage, newest first. */
   jobs(options: { limit?: number } = {}): Promise<JobSummary[]> {
     this.assertUsable();
-    return readJobSummaries(this.storage, this.layout, options.limit ?? 20);
+    return readJobSummaries(new RetryingStorage(this.storage), this.layout, options.limit ?? 20);
   }
 
   /** Delete job data: named jobs, jobs older than a duration, or everything under the prefix. */
   clean(options: CleanOptions): Promise<CleanReport> {
     this.assertUsable();
-    return deleteJobs(this.storage, this.layout, options);
+    return deleteJobs(new RetryingStorage(this.storage), this.layout, options);
   }
 
   /** A smoke test of the configured backends: a few tiny tasks, end to end. */
@@ -212,14 +213,15 @@ export class Executor {
     manifest: JobManifest,
     inputs: JobInputs,
     jobObjectWritten: Promise<void>,
-    storage: CountingStorage,
+    counting: CountingStorage,
+    storage: StorageBackendV1,
     options: MapOptions,
     concurrency: number,
     adopt: Parameters<JobRun['adoptRecord']>[0][],
     dispatch: boolean,
   ): JobHandle<Output> {
     const mode = this.modeFor(options);
-    const handle = new JobHandle<Output>(manifest, storage, totalRequests(storage.counts), mode);
+    const handle = new JobHandle<Output>(manifest, counting, totalRequests(counting.counts), mode);
     const run: JobRun = new JobRun({
       manifest,
       inputs,
@@ -248,7 +250,7 @@ export class Executor {
     return handle;
   }
 
-  private async readJob(storage: CountingStorage, jobId: string): Promise<{ manifest: JobManifest; bytes: Uint8Array }> {
+  private async readJob(storage: StorageBackendV1, jobId: string): Promise<{ manifest: JobManifest; bytes: Uint8Array }> {
     if (!/^[\w.-]+$/.test(jobId)) throw new TypeError(`"${jobId}" is not a job id; ids look like 20261129-023501-1a2b3c4d.`);
     const key = this.layout.jobKey(jobId);
     const bytes = await storage.get(key);
@@ -261,7 +263,7 @@ export class Executor {
     return { manifest: decodeJobManifest(bytes, key), bytes };
   }
 
-  private async readRecords(storage: CountingStorage, manifest: JobManifest) {
+  private async readRecords(storage: StorageBackendV1, manifest: JobManifest) {
     const records = [];
     let cursor: string | undefined;
     do {
@@ -273,6 +275,15 @@ export class Executor {
       cursor = page.cursor;
     } while (cursor !== undefined);
     return records;
+  }
+
+  /**
+   * The storage one job uses: every request counted (for `stats()`), and retried when it fails
+   * retryably. Retries wrap the counter, so each attempt counts as the request it is.
+   */
+  private jobStorage(): { counting: CountingStorage; storage: StorageBackendV1 } {
+    const counting = new CountingStorage(this.storage);
+    return { counting, storage: new RetryingStorage(counting) };
   }
 
   private bundleFor(source: TaskSource): Promise<CodeBundle> {
@@ -287,7 +298,7 @@ export class Executor {
   }
 
   /** Store the bundle unless it is there already: one conditional create, or a HEAD and a PUT. */
-  private async upload(storage: CountingStorage, bundle: CodeBundle): Promise<void> {
+  private async upload(storage: StorageBackendV1, bundle: CodeBundle): Promise<void> {
     if (this.uploaded.has(bundle.sha256)) return;
     const key = this.layout.codeKey(bundle.sha256);
     if (storage.create && storage.capabilities.conditionalCreate) await storage.create(key, bundle.contents);
@@ -334,8 +345,12 @@ export class Executor {
 /** Bytes per write when streaming the job object: few, large writes without one giant copy. */
 const STREAM_BLOCK_BYTES = 8 * 1024 * 1024;
 
-/** The job object's parts, joined into blocks of about {@link STREAM_BLOCK_BYTES}. */
-async function* streamParts(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
+/** The job object's parts, joined into blocks of about {@link STREAM_BLOCK_BYTES}; replayable for retries. */
+function streamParts(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
+  return replayableBody(() => blocksOf(parts));
+}
+
+async function* blocksOf(parts: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
   let block: Uint8Array[] = [];
   let size = 0;
   for (const part of parts) {

@@ -6,9 +6,10 @@ import {
   type InvocationPayloadV1,
   type ResolvedComputeCapabilities,
   type ResultRecordV1,
+  type StorageBackendV1,
   type StorageRequestCounts,
 } from '@fanout/spec';
-import { CountingStorage, addRequestCounts, decodeRecord, emptyRequestCounts } from '@fanout/worker';
+import { addRequestCounts, decodeRecord, emptyRequestCounts } from '@fanout/worker';
 import type { RetryPolicy } from '../config/config-schema.js';
 import type { TaskResult } from '../job/job-types.js';
 import type { JobInputs, JobManifest } from '../protocol/job-object.js';
@@ -63,7 +64,7 @@ export type JobRunOptions = {
   layout: StorageLayout;
   compute: ComputeBackendV1;
   capabilities: ResolvedComputeCapabilities;
-  storage: CountingStorage;
+  storage: StorageBackendV1;
   concurrency: number;
   mode: 'sync' | 'async';
   retries: Required<RetryPolicy>;
