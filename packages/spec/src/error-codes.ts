@@ -24,7 +24,7 @@ export const ErrorCode = {
   RESULT_NOT_SERIALIZABLE: 'RESULT_NOT_SERIALIZABLE',
   /** A storage key is empty, absolute, contains `..` segments or other unsafe parts. Fault: caller. */
   STORAGE_KEY_INVALID: 'STORAGE_KEY_INVALID',
-  /** An invocation payload is larger than the compute backend accepts. Fault: caller. */
+  /** An invocation payload, or an object to store, is larger than the backend accepts. Fault: caller. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** The user's task threw or rejected. Never retried unless the caller asks. Fault: user-code. */
   USER_CODE_ERROR: 'USER_CODE_ERROR',

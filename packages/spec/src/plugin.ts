@@ -6,6 +6,15 @@ import type { StorageBackendV1 } from './storage.js';
  * How to make the same storage backend again in another process, for compute backends whose
  * workers run where they can reach the client's storage directly (local child processes, a test
  * server). Cloud runtimes get their storage from their deployment instead.
+ *
+ * The other process is plain Node running built JavaScript (no TypeScript loader). It imports
+ * `module`, takes its default export as the plugin, and calls
+ * `createStorage(options, { configPath: 'storage.options', baseDirectory })` with the client's
+ * base directory. So:
+ * - `module` must be importable from anywhere: a `file:` URL of the built entry point is the
+ *   robust choice; a bare package name works only where that package resolves;
+ * - `options` are the options after validation, and the plugin's option parser must accept
+ *   its own output (for example an absolute path where the user wrote a relative one).
  */
 export type StorageReferenceV1 = {
   /** Module specifier (a package name or a `file:` URL) whose default export is the storage's plugin. */

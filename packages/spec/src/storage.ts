@@ -96,7 +96,11 @@ export interface StorageBackendV1 {
   readonly name: string;
   readonly capabilities: StorageCapabilitiesV1;
 
-  /** The object's bytes (or the requested range of them), or `undefined` if the key is absent. */
+  /**
+   * The object's bytes (or the requested range of them), or `undefined` if the key is absent.
+   * Return a plain `Uint8Array` (not a `Buffer` or another subclass), so callers see one type
+   * from every backend.
+   */
   get(key: string, options?: StorageGetOptions): Promise<Uint8Array | undefined>;
 
   /** Stream an object without holding it in memory; `undefined` if absent. Optional. */
@@ -105,7 +109,10 @@ export interface StorageBackendV1 {
   /** Size and modification time of an object, or `undefined` if absent. */
   head(key: string, options?: StorageOperationOptions): Promise<StorageObjectInfo | undefined>;
 
-  /** Write an object, replacing any previous one. Readers see the old or the new bytes, never a mix. */
+  /**
+   * Write an object, replacing any previous one. Readers see the old or the new bytes, never a
+   * mix. A body larger than `capabilities.maxObjectBytes` is refused with `PAYLOAD_TOO_LARGE`.
+   */
   put(key: string, body: StorageBody, options?: StoragePutOptions): Promise<void>;
 
   /**
@@ -118,7 +125,11 @@ export interface StorageBackendV1 {
   /** Delete objects. Absent keys are ignored. */
   delete(keys: readonly string[], options?: StorageOperationOptions): Promise<void>;
 
-  /** One page of the objects whose keys start with `prefix`, in ascending key order. */
+  /**
+   * One page of the objects whose keys start with `prefix`, in ascending key order. A `cursor`
+   * that this backend did not return for the same prefix, or a `limit` below 1, is a programming
+   * mistake and throws `TypeError`.
+   */
   list(prefix: string, options?: StorageListOptions): Promise<StorageListPage>;
 
   /**

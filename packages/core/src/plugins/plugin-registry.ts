@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, FanoutError, type AdapterPluginV1 } from '@fanout/spec';
 
@@ -36,20 +37,15 @@ export class PluginRegistry {
   async get(name: string, configKey: string): Promise<AdapterPluginV1> {
     const known = this.plugins.get(name);
     if (known) return known;
-    const specifier = BUILT_IN_ADAPTERS[name] ?? (looksLikeModule(name) ? name : undefined);
-    if (!specifier) {
-      throw new FanoutError(
-        `${configKey} names the backend "${name}", which is not a known adapter. Built in: ${Object.keys(BUILT_IN_ADAPTERS).join(', ')}; registered: ${[...this.plugins.keys()].join(', ') || 'none'}. A third-party adapter is named by its package or path, or passed in "plugins".`,
-        { code: ErrorCode.ADAPTER_NOT_FOUND, fault: 'caller' },
-      );
-    }
-    const url = specifier.startsWith('.') || isAbsolute(specifier) ? pathToFileURL(resolve(this.baseDirectory, specifier)).href : specifier;
+    const specifier = BUILT_IN_ADAPTERS[name] ?? name;
     let module: { default?: unknown };
     try {
-      module = (await import(url)) as { default?: unknown };
+      module = (await import(this.locate(specifier))) as { default?: unknown };
     } catch (error) {
+      const builtIn = Object.keys(BUILT_IN_ADAPTERS).join(', ');
+      const registered = [...this.plugins.keys()].join(', ') || 'none';
       throw new FanoutError(
-        `${configKey}: the adapter "${name}" could not be loaded from ${specifier} (${(error as Error).message}). Install it (for example \`npm install ${specifier}\`) or fix the path.`,
+        `${configKey} names the backend "${name}", which could not be loaded from ${specifier} (${(error as Error).message}). Built-in adapters: ${builtIn}; registered in "plugins": ${registered}. Install the adapter package in your project (for example \`npm install ${specifier}\`), fix the path, or pass the plugin object in "plugins".`,
         { code: ErrorCode.ADAPTER_NOT_FOUND, fault: 'caller', cause: error },
       );
     }
@@ -58,10 +54,20 @@ export class PluginRegistry {
     this.plugins.set(name, plugin);
     return plugin;
   }
-}
 
-function looksLikeModule(name: string): boolean {
-  return name.startsWith('.') || name.startsWith('@') || name.includes('/') || isAbsolute(name);
+  /**
+   * A path resolves against the configuration's directory; a package name resolves from the
+   * user's project first (where third-party adapters are installed), then from core itself
+   * (where the adapters that ship with fanout are).
+   */
+  private locate(specifier: string): string {
+    if (specifier.startsWith('.') || isAbsolute(specifier)) return pathToFileURL(resolve(this.baseDirectory, specifier)).href;
+    try {
+      return pathToFileURL(createRequire(join(this.baseDirectory, 'package.json')).resolve(specifier)).href;
+    } catch {
+      return specifier;
+    }
+  }
 }
 
 function assertPlugin(plugin: AdapterPluginV1 | undefined, where: string): void {
