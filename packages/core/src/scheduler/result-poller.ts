@@ -70,11 +70,16 @@ export class ResultPoller {
       for (const { key } of page.objects) {
         if (this.stopped) return found;
         if (this.seen.has(key)) continue;
-        this.seen.add(key);
         const range = layout.parseResultKey(jobId, key);
-        if (!range || this.options.isSettled(range.first, range.count)) continue;
+        if (!range || this.options.isSettled(range.first, range.count)) {
+          this.seen.add(key);
+          continue;
+        }
+        // Marked seen only once read: a record that failed to download is tried again on the
+        // next listing, since a retried invocation cannot write it a second time.
         const bytes = await storage.get(key);
         if (!bytes || this.stopped) continue;
+        this.seen.add(key);
         found += 1;
         this.options.onRecord(decodeRecord(bytes, key));
       }
