@@ -2,3 +2,15 @@
 export { assertValidStorageKey, MAX_STORAGE_KEY_BYTES } from './storage-keys.js';
 export { abortError, throwIfAborted } from './abort.js';
 export { collectBytes } from './bytes.js';
+export {
+  BYTES_MARKER,
+  toJsonValue,
+  fromJsonValue,
+  encodeJsonPayload,
+  jsonPayloadSize,
+  decodeJsonPayload,
+  base64Length,
+  bytesForBase64Length,
+  base64,
+  fromBase64,
+} from './json-payload-codec.js';

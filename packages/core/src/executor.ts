@@ -297,12 +297,16 @@ export class Executor {
     return bundle;
   }
 
-  /** Store the bundle unless it is there already: one conditional create, or a HEAD and a PUT. */
+  /**
+   * Store the bundle unless this executor did already: one conditional create, which leaves an
+   * existing copy untouched, or else one plain put. The key is the content's hash, so
+   * overwriting writes the same bytes; a HEAD first would cost a request on every job.
+   */
   private async upload(storage: StorageBackendV1, bundle: CodeBundle): Promise<void> {
     if (this.uploaded.has(bundle.sha256)) return;
     const key = this.layout.codeKey(bundle.sha256);
     if (storage.create && storage.capabilities.conditionalCreate) await storage.create(key, bundle.contents);
-    else if (!(await storage.head(key))) await storage.put(key, bundle.contents);
+    else await storage.put(key, bundle.contents);
     this.uploaded.add(bundle.sha256);
   }
 

@@ -3,6 +3,7 @@
  * `mapReduce` and `call` return {@link Job} handles with typed results.
  */
 export { connect } from './connect.js';
+export { openDeployer, type OpenedDeployer } from './deployer.js';
 export { Executor, type MapOptions } from './executor.js';
 export type { Job, JobStats, JobState, TaskFunction, TaskReference, TaskResult, WaitOptions, WaitCondition, DurationSummary } from './job/job-types.js';
 export type { JobSummary, CleanOptions, CleanReport } from './job/job-admin.js';

@@ -1,4 +1,5 @@
 import type { InvocationPayloadV1 } from './protocol.js';
+import type { PAYLOAD_ENVELOPE_BYTES } from './defaults.js';
 
 /** How an invocation is made. */
 export type InvocationMode =
@@ -37,6 +38,12 @@ export type ComputeCapabilitiesV1 = {
    * Default: `false` (core then treats an unexplained failure as `WORKER_CRASHED`).
    */
   classifiesFailures?: boolean;
+  /**
+   * Whether aborting an invocation's signal stops a worker that is already running, so that it
+   * writes no record. Platforms that cannot stop a running function (Lambda, Cloud Functions)
+   * leave it out; aborting then only stops waiting. Default: `false`.
+   */
+  cancelsRunningInvocations?: boolean;
 };
 
 export type InvokeOptions = {
@@ -77,7 +84,7 @@ export interface ComputeBackendV1 {
 
   /**
    * The size in bytes this payload has on the wire, compared against `maxPayloadBytes`.
-   * Optional; default: the inline input bytes plus 1 KiB for the envelope.
+   * Optional; default: the inline input bytes plus {@link PAYLOAD_ENVELOPE_BYTES} for the envelope.
    */
   payloadSize?(payload: InvocationPayloadV1): number;
 

@@ -1,5 +1,18 @@
-import type { ComputeCapabilitiesV1 } from './compute.js';
+import type { ComputeBackendV1, ComputeCapabilitiesV1 } from './compute.js';
+import type { InvocationPayloadV1 } from './protocol.js';
 import type { StorageCapabilitiesV1 } from './storage.js';
+
+/**
+ * Bytes a payload's envelope (everything but its inline inputs) is assumed to take when a
+ * compute backend does not measure payloads itself with `payloadSize`.
+ */
+export const PAYLOAD_ENVELOPE_BYTES = 1024;
+
+/** A payload's size on the wire: the backend's own measure, or inline bytes plus the envelope. */
+export function payloadSizeOf(compute: ComputeBackendV1, payload: InvocationPayloadV1): number {
+  if (compute.payloadSize) return compute.payloadSize(payload);
+  return ('inline' in payload.inputs ? payload.inputs.inline.byteLength : 0) + PAYLOAD_ENVELOPE_BYTES;
+}
 
 /** The documented defaults for every storage capability a backend leaves out. */
 export const storageDefaults = {
@@ -20,6 +33,7 @@ export const computeDefaults = {
   defaultConcurrency: 64,
   maxConcurrency: 1000,
   classifiesFailures: false,
+  cancelsRunningInvocations: false,
 } as const;
 
 export type ResolvedComputeCapabilities = {
@@ -32,6 +46,7 @@ export type ResolvedComputeCapabilities = {
   defaultConcurrency: number;
   maxConcurrency: number;
   classifiesFailures: boolean;
+  cancelsRunningInvocations: boolean;
 };
 
 /** Fill in the defaults for a storage backend's declared capabilities. */

@@ -27,6 +27,21 @@ export type DeploymentOptions = {
   log?: (line: string) => void;
 };
 
+/** What `createDeployer` is handed besides the options. */
+export type DeployerContextV1 = {
+  /** Directory relative paths in options resolve against. */
+  baseDirectory: string;
+  /**
+   * The storage key prefix jobs write under (configuration `prefix`), so a deployment can scope
+   * permissions and data lifecycle rules to it.
+   */
+  prefix: string;
+  /** Where the compute options sit in configuration, for error messages (`compute.options`). */
+  computeConfigPath: string;
+  /** Where the storage options sit in configuration, for error messages (`storage.options`). */
+  storageConfigPath: string;
+};
+
 /**
  * What an adapter that deploys implements. `plan*` only reads; `deploy` and `destroy` carry out
  * exactly the steps their plan lists, idempotently: running `deploy` twice changes nothing the
@@ -37,4 +52,6 @@ export interface DeployerV1 {
   deploy(options?: DeploymentOptions): Promise<DeploymentPlanV1>;
   planDestroy(options?: DeploymentOptions): Promise<DeploymentPlanV1>;
   destroy(options?: DeploymentOptions): Promise<DeploymentPlanV1>;
+  /** Release clients and connections. Optional. */
+  dispose?(): Promise<void>;
 }

@@ -23,5 +23,7 @@ export {
   storageDefaults,
   resolveComputeCapabilities,
   resolveStorageCapabilities,
+  payloadSizeOf,
+  PAYLOAD_ENVELOPE_BYTES,
   type ResolvedComputeCapabilities,
 } from './defaults.js';

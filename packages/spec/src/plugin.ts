@@ -1,5 +1,5 @@
 import type { ComputeBackendV1 } from './compute.js';
-import type { DeployerV1 } from './deployment.js';
+import type { DeployerContextV1, DeployerV1 } from './deployment.js';
 import type { StorageBackendV1 } from './storage.js';
 
 /**
@@ -62,10 +62,11 @@ export interface AdapterPluginV1 {
   createCompute?(options: unknown, context: ComputePluginContextV1): ComputeBackendV1 | Promise<ComputeBackendV1>;
   /**
    * Build the deployer for this adapter's runtime, from the same compute and storage options a
-   * job uses. Optional: only adapters with something to deploy have one.
+   * job uses (`storage` is `undefined` when another adapter provides the storage). Optional:
+   * only adapters with something to deploy have one.
    */
   createDeployer?(
     options: { compute: unknown; storage: unknown },
-    context: PluginContextV1,
+    context: DeployerContextV1,
   ): DeployerV1 | Promise<DeployerV1>;
 }

@@ -85,8 +85,8 @@ export type StorageBody = Uint8Array | AsyncIterable<Uint8Array>;
 /**
  * Version 1 of the storage contract.
  *
- * Every method may reject with a `FanoutError`; transient platform failures must use
- * `BACKEND_UNAVAILABLE` with `retryable: true`, throttling `THROTTLED`, missing permissions
+ * Every method may reject with a `FanoutError`; transient platform failures (a 5xx, a reset
+ * connection, a request that timed out) must use `BACKEND_UNAVAILABLE` with `retryable: true`, throttling `THROTTLED`, missing permissions
  * `ACCESS_DENIED`. A missing key is not an error for `get`, `getStream`, `head` or `delete`.
  */
 export interface StorageBackendV1 {

@@ -16,7 +16,13 @@ export const CONFIG_FILE_NAMES = [
   'fanout.config.json',
 ] as const;
 
-/** Every `FANOUT_*` variable fanout reads; any other is refused, so a typo never goes unnoticed. */
+/** Variables of deployed runtimes (set by `fanout deploy`), which the client leaves alone. */
+export const RUNTIME_VARIABLE_PREFIX = 'FANOUT_RUNTIME_';
+
+/**
+ * Every `FANOUT_*` variable the client reads; any other is refused, so a typo never goes
+ * unnoticed. `FANOUT_RUNTIME_*` variables belong to deployed runtimes and are ignored.
+ */
 export const ENVIRONMENT_VARIABLES = {
   FANOUT_CONFIG: 'path of the configuration file (default: fanout.config.* in the working directory)',
   FANOUT_PROFILE: 'name of the profile to use',
@@ -167,6 +173,8 @@ function readEnvironment(env: Record<string, string | undefined>): FanoutConfig 
   const defaults: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('FANOUT_') || value === undefined || value === '') continue;
+    // Deployed runtimes are configured through FANOUT_RUNTIME_*; they are the adapters' to read.
+    if (name.startsWith(RUNTIME_VARIABLE_PREFIX)) continue;
     if (!(name in ENVIRONMENT_VARIABLES)) {
       throw configError(
         `Unknown environment variable ${name}. fanout reads: ${Object.keys(ENVIRONMENT_VARIABLES).join(', ')}. Unset it or fix its spelling.`,

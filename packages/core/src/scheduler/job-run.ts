@@ -1,7 +1,9 @@
 import {
   ErrorCode,
   FanoutError,
+  PAYLOAD_ENVELOPE_BYTES,
   PROTOCOL_VERSION,
+  payloadSizeOf,
   type ComputeBackendV1,
   type InvocationPayloadV1,
   type ResolvedComputeCapabilities,
@@ -23,8 +25,6 @@ import {
   type FailureClass,
 } from './retry-policy.js';
 
-/** Bytes reserved for the payload's envelope when deciding whether inputs fit inline. */
-const PAYLOAD_ENVELOPE_BYTES = 2048;
 /** Extra time past an invocation's own timeout before the client gives up on it. */
 const DEADLINE_GRACE_MS = 2000;
 /** How often stragglers are looked for. */
@@ -242,7 +242,7 @@ export class JobRun {
     const { manifest, inputs, jobKey, layout, capabilities, mode, compute } = this.options;
     const start = manifest.inputOffsets[unit.first]!;
     const end = manifest.inputOffsets[unit.first + unit.count]!;
-    const budget = capabilities.maxPayloadBytes[mode] - PAYLOAD_ENVELOPE_BYTES;
+    const budget = capabilities.maxPayloadBytes[mode];
     const base = {
       protocol: PROTOCOL_VERSION,
       jobId: manifest.id,
@@ -253,9 +253,10 @@ export class JobRun {
       respond: mode === 'sync',
       timeoutMs: manifest.timeoutMs,
     } as const;
-    if (end - start <= budget) {
+    // Inputs that fit the budget travel inline; the rest are read from the job object.
+    if (end - start + PAYLOAD_ENVELOPE_BYTES <= budget) {
       const inline: InvocationPayloadV1 = { ...base, inputs: { inline: inputs.framed(unit.first, unit.count) } };
-      if (!compute.payloadSize || compute.payloadSize(inline) <= capabilities.maxPayloadBytes[mode]) return inline;
+      if (payloadSizeOf(compute, inline) <= budget) return inline;
     }
     return { ...base, inputs: { key: jobKey, start, end } };
   }
