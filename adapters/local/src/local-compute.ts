@@ -6,6 +6,7 @@ import { abortError } from '@fanout/adapter-kit';
 import {
   ErrorCode,
   FanoutError,
+  PAYLOAD_ENVELOPE_BYTES,
   type ComputeBackendV1,
   type ComputeCapabilitiesV1,
   type InvocationPayloadV1,
@@ -146,6 +147,8 @@ export class LocalCompute implements ComputeBackendV1 {
       defaultConcurrency: workers,
       maxConcurrency: workers,
       classifiesFailures: true,
+      // Aborting kills the child running the invocation, before it can write its record.
+      cancelsRunningInvocations: true,
     };
   }
 
@@ -155,6 +158,14 @@ export class LocalCompute implements ComputeBackendV1 {
    * and its outcome is then only visible in storage, as on a cloud platform (a failure is not
    * reported: the client's deadline re-invokes).
    */
+  /**
+   * The payload's size as the budget counts it: its inline inputs plus the envelope. The rest of
+   * a payload is a few hundred bytes of keys and numbers, and IPC adds no encoding overhead.
+   */
+  payloadSize(payload: InvocationPayloadV1): number {
+    return ('inline' in payload.inputs ? payload.inputs.inline.byteLength : 0) + PAYLOAD_ENVELOPE_BYTES;
+  }
+
   invoke(payload: InvocationPayloadV1, options: InvokeOptions): Promise<InvokeResultV1> {
     const mode = options?.mode;
     const signal = options?.signal;
@@ -166,10 +177,10 @@ export class LocalCompute implements ComputeBackendV1 {
     }
     if (this.disposed) return Promise.reject(disposedError('local compute'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    const inlineBytes = 'inline' in payload.inputs ? payload.inputs.inline.byteLength : 0;
-    if (inlineBytes > LOCAL_PAYLOAD_BYTES) {
+    const size = this.payloadSize(payload);
+    if (size > LOCAL_PAYLOAD_BYTES) {
       return Promise.reject(
-        new FanoutError(`The payload carries ${inlineBytes} bytes of inline inputs; local compute accepts at most ${LOCAL_PAYLOAD_BYTES}.`, {
+        new FanoutError(`The payload measures ${size} bytes; local compute accepts at most ${LOCAL_PAYLOAD_BYTES}.`, {
           code: ErrorCode.PAYLOAD_TOO_LARGE,
           fault: 'caller',
         }),
