@@ -1,0 +1,168 @@
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { abortError, encodeJsonPayload, fromBase64, jsonPayloadSize } from '@fanout/adapter-kit';
+import {
+  ErrorCode,
+  FanoutError,
+  type ComputeBackendV1,
+  type ComputeCapabilitiesV1,
+  type InvocationPayloadV1,
+  type InvokeOptions,
+  type InvokeResultV1,
+} from '@fanout/spec';
+import { clientConfig } from './aws-clients.js';
+import { classifyFunctionError, disposedError, mapAwsError, rebuildRuntimeError, type LambdaFunctionErrorBody } from './aws-errors.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_FUNCTION_NAME,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MEMORY_MB,
+  DEFAULT_TIMEOUT_SECONDS,
+  type AwsConnectionOptions,
+} from './aws-options.js';
+import {
+  LAMBDA_ASYNC_PAYLOAD_BYTES,
+  LAMBDA_SYNC_PAYLOAD_BYTES,
+  MAX_RESPONSE_RECORD_BYTES,
+  parseRuntimeResponse,
+} from './lambda-protocol.js';
+
+/** What an {@link AwsCompute} is built from: the validated options, or the same by hand in code. */
+export type AwsComputeSettings = AwsConnectionOptions & {
+  /** The deployed runtime function. Default: `fanout-runtime`. */
+  functionName?: string;
+  /** The function's memory in MiB, as deployed; declared as `maxMemoryMb`. Default: 1024. */
+  memoryMb?: number;
+  /** The function's timeout in seconds, as deployed; declared as `maxTimeoutMs`. Default: 300. */
+  timeoutSeconds?: number;
+  /** Declared `defaultConcurrency`. Default: 100. */
+  concurrency?: number;
+  /** Declared `maxConcurrency`, and the number of sockets the client opens at most. Default: 1000. */
+  maxConcurrency?: number;
+  /** A ready client, for tests or custom middleware; the connection settings are then ignored. */
+  client?: LambdaClient;
+};
+
+/**
+ * Compute on AWS Lambda: each invocation runs the generic worker in the function `fanout deploy`
+ * created. Synchronous invocations (`RequestResponse`) return the record in the response;
+ * asynchronous ones (`Event`) return once Lambda queued the work, and the record appears in S3.
+ *
+ * The SDK never retries (core owns retries, by failure class). One client keeps up to
+ * `maxConcurrency` connections alive, which sustains thousands of invocations in flight.
+ */
+export class AwsCompute implements ComputeBackendV1 {
+  readonly specificationVersion = 'v1';
+  readonly name = 'lambda';
+  readonly capabilities: ComputeCapabilitiesV1;
+  readonly functionName: string;
+  readonly client: LambdaClient;
+
+  private readonly ownsClient: boolean;
+  private disposed = false;
+
+  constructor(settings: AwsComputeSettings = {}) {
+    this.functionName = settings.functionName ?? DEFAULT_FUNCTION_NAME;
+    const maxConcurrency = settings.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+    const concurrency = settings.concurrency ?? Math.min(DEFAULT_CONCURRENCY, maxConcurrency);
+    if (!Number.isSafeInteger(maxConcurrency) || maxConcurrency < 1 || !Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > maxConcurrency) {
+      throw new TypeError(`AwsCompute needs 1 <= concurrency <= maxConcurrency, got ${concurrency} and ${maxConcurrency}.`);
+    }
+    this.ownsClient = settings.client === undefined;
+    this.client =
+      settings.client ??
+      new LambdaClient({
+        ...clientConfig(
+          { region: settings.region, endpoint: settings.endpoint, profile: settings.profile, credentials: settings.credentials },
+          maxConcurrency,
+        ),
+        // Resolve the middleware stack once per command type instead of on every send: on the
+        // dispatch path, which sends thousands of Invokes a second, that was the largest cost.
+        cacheMiddleware: true,
+      });
+    this.capabilities = {
+      syncInvoke: true,
+      asyncInvoke: true,
+      maxPayloadBytes: { sync: LAMBDA_SYNC_PAYLOAD_BYTES, async: LAMBDA_ASYNC_PAYLOAD_BYTES },
+      maxResponseBytes: MAX_RESPONSE_RECORD_BYTES,
+      maxTimeoutMs: (settings.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+      maxMemoryMb: settings.memoryMb ?? DEFAULT_MEMORY_MB,
+      defaultConcurrency: concurrency,
+      maxConcurrency,
+      classifiesFailures: true,
+    };
+  }
+
+  /** The payload's size on the wire: JSON, inline inputs in base64. */
+  payloadSize(payload: InvocationPayloadV1): number {
+    return jsonPayloadSize(payload);
+  }
+
+  async invoke(payload: InvocationPayloadV1, options: InvokeOptions): Promise<InvokeResultV1> {
+    const mode = options?.mode;
+    const signal = options?.signal;
+    if (mode !== 'sync' && mode !== 'async') {
+      throw new TypeError(`invoke needs options.mode "sync" or "async", got ${String(mode)}.`);
+    }
+    if (this.disposed) throw disposedError('Lambda compute');
+    if (signal?.aborted) throw abortError(signal);
+    const body = encodeJsonPayload(payload);
+    const limit = this.capabilities.maxPayloadBytes![mode]!;
+    if (body.byteLength > limit) {
+      throw new FanoutError(
+        `The invocation payload is ${body.byteLength} bytes as JSON; Lambda accepts at most ${limit} in ${mode} mode. Inline inputs that large belong in storage (core does this when payloadSize is consulted).`,
+        { code: ErrorCode.PAYLOAD_TOO_LARGE, fault: 'caller' },
+      );
+    }
+    let response: InvokeCommandOutput;
+    try {
+      if (mode === 'sync') {
+        // The log tail explains a crash or an out-of-memory kill; it costs nothing to ask. The
+        // call holds its connection until the worker is done, so an abort must close it.
+        response = await this.client.send(
+          new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'RequestResponse', LogType: 'Tail', Payload: body }),
+          { abortSignal: signal },
+        );
+      } else {
+        // Lambda answers an Event call as soon as it has queued it. Sending it without per-call
+        // options keeps the SDK's cached middleware stack (cacheMiddleware), the largest saving
+        // on the dispatch path; an abort in the meantime is reported once the answer is in.
+        response = await this.client.send(new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'Event', Payload: body }));
+        if (signal?.aborted) throw abortError(signal);
+      }
+    } catch (error) {
+      throw mapAwsError(error, { service: 'Lambda', operation: 'Invoke', target: this.functionName, signal });
+    }
+    if (mode === 'async') return { mode: 'async' };
+    if (response.FunctionError) {
+      const errorBody = parseFunctionErrorBody(response.Payload);
+      // The runtime checks the size first, so this is a record larger than anticipated: it is in S3 regardless.
+      if (errorBody.errorType === 'Function.ResponseSizeTooLarge') return { mode: 'sync', record: undefined };
+      throw classifyFunctionError({
+        functionName: this.functionName,
+        body: errorBody,
+        logTail: response.LogResult ? Buffer.from(response.LogResult, 'base64').toString('utf8') : undefined,
+      });
+    }
+    const answer = parseRuntimeResponse(response.Payload, this.functionName);
+    if ('record' in answer) return { mode: 'sync', record: fromBase64(answer.record) };
+    if ('stored' in answer) return { mode: 'sync', record: undefined };
+    throw rebuildRuntimeError(answer.error, this.functionName);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.ownsClient) this.client.destroy();
+  }
+}
+
+function parseFunctionErrorBody(payload: Uint8Array | undefined): LambdaFunctionErrorBody {
+  const text = Buffer.from(payload ?? new Uint8Array(0)).toString('utf8');
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed === 'object' && parsed !== null) return parsed as LambdaFunctionErrorBody;
+  } catch {
+    // Not JSON: keep the text as the message.
+  }
+  return { errorMessage: text };
+}

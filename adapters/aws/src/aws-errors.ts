@@ -1,0 +1,402 @@
+/**
+ * Every mapping of AWS SDK failures, Lambda function errors and runtime failures to fanout error
+ * codes, in one place, so that S3, Lambda, IAM and the runtime classify one failure one way.
+ */
+import { abortError } from '@fanout/adapter-kit';
+import { ErrorCode, FanoutError, type ErrorFault } from '@fanout/spec';
+import { TIMEOUT_MARKER } from './lambda-protocol.js';
+
+/** What was being done, for messages. */
+export type AwsFailureContext = {
+  /** `S3`, `Lambda` or `IAM`. */
+  service: string;
+  /** The SDK operation or a description, such as `GetObject` or `invoke`. */
+  operation: string;
+  /** The key, bucket, function or role concerned. */
+  target: string;
+  signal?: AbortSignal | undefined;
+};
+
+// Error names the services use for "you are sending too fast".
+const throttlingNames: ReadonlySet<string> = new Set([
+  'TooManyRequestsException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'SlowDown',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ProvisionedThroughputExceededException',
+  'EC2ThrottledException',
+  'TooManyRequests',
+]);
+
+// Credentials missing, wrong, expired, or not allowed to do this.
+const accessNames: ReadonlySet<string> = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'Forbidden',
+  'UnrecognizedClientException',
+  'InvalidAccessKeyId',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'InvalidSignatureException',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'TokenRefreshRequired',
+  'CredentialsProviderError',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'KMSAccessDeniedException',
+  'EC2AccessDeniedException',
+  'NotAuthorized',
+]);
+
+// Failures that may pass: the service or the network had a bad moment, or a resource is settling.
+const transientNames: ReadonlySet<string> = new Set([
+  'InternalError',
+  'InternalFailure',
+  'ServiceException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'ResourceConflictException',
+  'ResourceNotReadyException',
+  'OperationAborted',
+  'EC2UnexpectedException',
+  'ENINotReadyException',
+  'EFSIOException',
+  'EFSMountConnectivityException',
+  'EFSMountTimeoutException',
+  'SnapStartNotReadyException',
+  'SnapStartTimeoutException',
+  'KMSInvalidStateException',
+  'ConcurrentModification',
+  'ConcurrentModificationException',
+]);
+
+// Names that mean "this thing does not exist".
+const notFoundNames: ReadonlySet<string> = new Set([
+  'NoSuchKey',
+  'NotFound',
+  'NoSuchBucket',
+  'NoSuchEntity',
+  'NoSuchEntityException',
+  'ResourceNotFoundException',
+  'NoSuchLifecycleConfiguration',
+  'NoSuchTagSet',
+  'NoSuchTagSetError',
+]);
+
+const networkCodes: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+]);
+
+/** The service's error name (`NoSuchKey`, `TooManyRequestsException`...), or a Node error code. */
+export function awsErrorName(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { name, Code, code } = error as { name?: unknown; Code?: unknown; code?: unknown };
+  if (typeof Code === 'string' && Code !== '') return Code;
+  if (typeof name === 'string' && name !== '' && name !== 'Error' && name !== 'UnknownError') return name;
+  if (typeof code === 'string') return code;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** The HTTP status the service answered with, if it answered. */
+export function httpStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { $metadata, $response } = error as { $metadata?: { httpStatusCode?: unknown }; $response?: { statusCode?: unknown } };
+  const status = $metadata?.httpStatusCode ?? $response?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** Whether the error says the object, bucket, role or function does not exist. */
+export function isNotFound(error: unknown): boolean {
+  const name = awsErrorName(error);
+  return (name !== undefined && notFoundNames.has(name)) || httpStatus(error) === 404;
+}
+
+/**
+ * Whether a conditional write lost: `412 PreconditionFailed` (the key exists), or `409
+ * ConditionalRequestConflict` (another conditional write to the key is in flight, and will win
+ * or fail on its own).
+ */
+export function isConditionalWriteLost(error: unknown): boolean {
+  const name = awsErrorName(error);
+  const status = httpStatus(error);
+  return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || status === 412 || (status === 409 && name !== 'BucketAlreadyExists');
+}
+
+/** Whether the error means the range asked for starts at or past the end of the object. */
+export function isInvalidRange(error: unknown): boolean {
+  return awsErrorName(error) === 'InvalidRange' || httpStatus(error) === 416;
+}
+
+/** Whether an aborted signal or the SDK's abort caused the failure. */
+export function isAbort(error: unknown, signal?: AbortSignal): boolean {
+  return signal?.aborted === true || awsErrorName(error) === 'AbortError';
+}
+
+/**
+ * Turn any failure of an SDK call into a `FanoutError`. Errors that already are one pass
+ * through. Throttling is `THROTTLED` with the service's `Retry-After`; missing permissions or
+ * credentials `ACCESS_DENIED`; a missing bucket or function `CONFIG_INVALID` (the configuration
+ * names something that is not there; `fanout deploy` creates it); 5xx and network failures
+ * `BACKEND_UNAVAILABLE`, retryable; any other refusal `BACKEND_UNAVAILABLE`, not retryable.
+ */
+export function mapAwsError(error: unknown, context: AwsFailureContext): FanoutError {
+  if (FanoutError.isInstance(error)) return error;
+  if (isAbort(error, context.signal)) return abortError(context.signal);
+  const name = awsErrorName(error) ?? 'Error';
+  const status = httpStatus(error);
+  const detail = `${name}${status ? ` (HTTP ${status})` : ''}: ${messageOf(error)}`;
+  const where = `${context.service} ${context.operation} on ${context.target} failed`;
+
+  if (throttlingNames.has(name) || status === 429) {
+    const retryAfterMs = retryAfterMsOf(error);
+    return new FanoutError(`${where}: throttled by AWS (${detail}).`, {
+      code: ErrorCode.THROTTLED,
+      retryable: true,
+      fault: 'backend',
+      cause: error,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+  if (accessNames.has(name) || status === 403 || status === 401) {
+    return new FanoutError(
+      `${where}: access denied (${detail}). Check that credentials are available (AWS_PROFILE, AWS_ACCESS_KEY_ID, or the options' profile) and that they allow ${context.service} ${context.operation}; the README lists the permissions fanout needs.`,
+      { code: ErrorCode.ACCESS_DENIED, fault: 'caller', cause: error },
+    );
+  }
+  if (name === 'NoSuchBucket') {
+    return new FanoutError(`${where}: the bucket does not exist (${detail}). Run \`fanout deploy\` to create it, or fix storage.options.bucket and region.`, {
+      code: ErrorCode.CONFIG_INVALID,
+      fault: 'caller',
+      cause: error,
+    });
+  }
+  if (context.service === 'Lambda' && name === 'ResourceNotFoundException') {
+    return new FanoutError(
+      `${where}: the function does not exist in this region (${detail}). Run \`fanout deploy\` to create it, or fix compute.options.functionName and region.`,
+      { code: ErrorCode.CONFIG_INVALID, fault: 'caller', cause: error },
+    );
+  }
+  if (name === 'RequestTooLargeException' || name === 'SerializedRequestEntityTooLargeException' || name === 'EntityTooLarge' || status === 413) {
+    return new FanoutError(`${where}: the request is larger than AWS accepts (${detail}).`, {
+      code: ErrorCode.PAYLOAD_TOO_LARGE,
+      fault: 'caller',
+      cause: error,
+    });
+  }
+  if (isRegionMissing(error)) {
+    return new FanoutError(`${where}: no AWS region is configured. Set the options' region, or AWS_REGION, or a region in your ~/.aws/config profile.`, {
+      code: ErrorCode.CONFIG_INVALID,
+      fault: 'caller',
+      cause: error,
+    });
+  }
+  const errno = (error as { code?: unknown } | null)?.code;
+  const transient =
+    transientNames.has(name) ||
+    (typeof errno === 'string' && networkCodes.has(errno)) ||
+    (status !== undefined && status >= 500) ||
+    // No status at all: the request never got an answer (a dropped connection, a DNS hiccup).
+    (status === undefined && (error as { $fault?: unknown } | null)?.$fault !== 'client');
+  return new FanoutError(`${where}: ${detail}`, {
+    code: ErrorCode.BACKEND_UNAVAILABLE,
+    retryable: transient,
+    fault: transient ? 'backend' : 'caller',
+    cause: error,
+  });
+}
+
+/** Run one SDK call (or waiter), mapping its failure with {@link mapAwsError}. */
+export async function withAwsErrors<T>(context: AwsFailureContext, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw mapAwsError(error, context);
+  }
+}
+
+/** `Retry-After` in milliseconds: Lambda models it as `retryAfterSeconds`, other services send the header. */
+export function retryAfterMsOf(error: unknown): number | undefined {
+  const record = error as { retryAfterSeconds?: unknown; $response?: { headers?: Record<string, unknown> } } | null;
+  const raw = record?.retryAfterSeconds ?? record?.$response?.headers?.['retry-after'];
+  const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
+  return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+}
+
+function isRegionMissing(error: unknown): boolean {
+  return /region is missing|Region is missing/i.test(messageOf(error));
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+    return (error as { message: string }).message;
+  }
+  return String(error);
+}
+
+/** The JSON body Lambda returns with `X-Amz-Function-Error`. */
+export type LambdaFunctionErrorBody = {
+  errorType?: string;
+  errorMessage?: string;
+  trace?: string[];
+};
+
+/** A sync invocation that Lambda reports as failed, as the compute backend saw it. */
+export type FunctionFailure = {
+  functionName: string;
+  /** The body, parsed when it is JSON. */
+  body: LambdaFunctionErrorBody;
+  /** The decoded `X-Amz-Log-Result`: the last 4 KB of the function's log, when asked for. */
+  logTail: string | undefined;
+};
+
+const timeoutPattern = /Task timed out after ([\d.]+) seconds/;
+// The runtime's own line when it stops an invocation at the payload's timeoutMs.
+const payloadTimeoutPattern = new RegExp(`${TIMEOUT_MARKER} \\((\\d+) ms\\)`);
+const heapPattern = /heap out of memory|Allocation failed|Reached heap limit/;
+const reportPattern = /Memory Size: (\d+) MB\s+Max Memory Used: (\d+) MB/;
+
+/**
+ * Classify a function error (`X-Amz-Function-Error`). The runtime returns every failure of the
+ * worker in its response, so what arrives here escaped it: Lambda killed the invocation at its
+ * timeout, the process ran out of memory or exited, the deployed code is not a working runtime,
+ * or the task's code threw outside its own call (a timer, a stray promise).
+ */
+export function classifyFunctionError(failure: FunctionFailure): FanoutError {
+  const { body, logTail, functionName } = failure;
+  const errorType = body.errorType ?? 'Unknown';
+  const errorMessage = body.errorMessage ?? '';
+  const logs = logTail ?? '';
+  const tail = logTail === undefined || logTail === '' ? {} : { logTail };
+  const report = reportPattern.exec(logs);
+  const memorySize = report ? Number(report[1]) : undefined;
+  const memoryUsed = report ? Number(report[2]) : undefined;
+
+  const stopped = payloadTimeoutPattern.exec(logs);
+  if (stopped) {
+    return new FanoutError(`The invocation ran past its timeoutMs of ${stopped[1]} ms; the runtime stopped it, and Lambda replaces its execution environment.`, {
+      code: ErrorCode.TIMEOUT,
+      retryable: true,
+      fault: 'user-code',
+      ...tail,
+    });
+  }
+  const timedOut = timeoutPattern.exec(errorMessage);
+  if (errorType === 'Sandbox.Timedout' || timedOut) {
+    return new FanoutError(
+      `The invocation ran into the function's timeout${timedOut ? ` of ${timedOut[1]} s` : ''} and Lambda stopped it. Raise compute.options.timeoutSeconds (then \`fanout deploy\`), or give each invocation less work.`,
+      { code: ErrorCode.TIMEOUT, retryable: true, fault: 'user-code', ...tail },
+    );
+  }
+  const memoryFull = memorySize !== undefined && memoryUsed !== undefined && memoryUsed >= memorySize;
+  if (errorType === 'Runtime.OutOfMemory' || /signal: killed/.test(errorMessage) || heapPattern.test(logs) || memoryFull) {
+    const usage = memorySize !== undefined ? ` (used ${memoryUsed} of ${memorySize} MB)` : '';
+    return new FanoutError(
+      `The function ${functionName} ran out of memory${usage}: ${errorType}: ${errorMessage}. Raise compute.options.memoryMb (then \`fanout deploy\`), or make the task use less memory.`,
+      { code: ErrorCode.OUT_OF_MEMORY, retryable: false, fault: 'user-code', ...tail },
+    );
+  }
+  if (/^Runtime\.(ImportModuleError|HandlerNotFound|UserCodeSyntaxError|MalformedHandlerName|InvalidEntrypoint|InvalidWorkingDirectory)$/.test(errorType)) {
+    return new FanoutError(
+      `The function ${functionName} is not a working fanout runtime (${errorType}: ${errorMessage}). Run \`fanout deploy\` to install it, or check compute.options.functionName.`,
+      { code: ErrorCode.BACKEND_UNAVAILABLE, retryable: false, fault: 'caller', ...tail },
+    );
+  }
+  if (errorType.startsWith('Runtime.') || errorType === 'Unknown') {
+    return new FanoutError(
+      `The function ${functionName}'s process ended before it reported (${errorType}: ${errorMessage}); does the task call process.exit?`,
+      { code: ErrorCode.WORKER_CRASHED, retryable: true, fault: 'backend', ...tail },
+    );
+  }
+  // An error the runtime did not catch: thrown by the task's code outside its call, which ends the process.
+  const stack = body.trace?.join('\n');
+  return new FanoutError(
+    `The task's code threw ${errorType} outside the task's own call (in a timer or an unawaited promise), which ended the function's process: ${errorMessage}`,
+    {
+      code: ErrorCode.WORKER_CRASHED,
+      retryable: true,
+      fault: 'user-code',
+      remoteName: errorType,
+      ...(stack ? { remoteStack: stack } : {}),
+      ...tail,
+    },
+  );
+}
+
+/** A worker failure as it travels in the runtime's response. */
+export type TransportedRuntimeError = {
+  code: string;
+  message: string;
+  retryable?: boolean;
+  fault?: ErrorFault;
+  /** The name of what was thrown, such as `SyntaxError` for a bundle that fails to load. */
+  name?: string;
+  stack?: string;
+};
+
+// The worker's own verdicts: a retry would be given the same payload or bundle and fail again.
+const neverRetryable: ReadonlySet<string> = new Set([ErrorCode.PROTOCOL_ERROR, ErrorCode.CODE_INTEGRITY_FAILED]);
+const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** Describe an error the worker threw, for the runtime's response. Plain errors become `WORKER_CRASHED`. */
+export function transportRuntimeError(error: unknown): TransportedRuntimeError {
+  if (FanoutError.isInstance(error)) {
+    return {
+      code: error.code,
+      message: error.message,
+      retryable: error.retryable,
+      fault: error.fault,
+      ...(error.remoteName ? { name: error.remoteName } : {}),
+      ...(error.remoteStack ? { stack: error.remoteStack } : error.stack ? { stack: error.stack } : {}),
+    };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    code: ErrorCode.WORKER_CRASHED,
+    message: `The Lambda runtime failed: ${message}`,
+    retryable: true,
+    fault: 'backend',
+    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+  };
+}
+
+/**
+ * Rebuild a worker failure from the runtime's response. Storage failures keep their code and
+ * retry verdict; protocol and integrity failures are never retryable; an unknown code becomes
+ * `WORKER_CRASHED`, so callers only see documented codes.
+ */
+export function rebuildRuntimeError(transported: TransportedRuntimeError, functionName: string): FanoutError {
+  const known = knownCodes.has(transported.code);
+  const code = (known ? transported.code : ErrorCode.WORKER_CRASHED) as ErrorCode;
+  const retryable = neverRetryable.has(code) ? false : (transported.retryable ?? !known);
+  const message = known ? transported.message : `${transported.message} (worker error code ${transported.code})`;
+  return new FanoutError(`${message} (in Lambda function ${functionName})`, {
+    code,
+    retryable,
+    fault: transported.fault ?? 'backend',
+    ...(transported.name ? { remoteName: transported.name } : {}),
+    ...(transported.stack ? { remoteStack: transported.stack } : {}),
+  });
+}
+
+/** The error for any call after `dispose()`. */
+export function disposedError(what: string): FanoutError {
+  return new FanoutError(`The ${what} was used after dispose(). Create a new one.`, { code: ErrorCode.DISPOSED, fault: 'caller' });
+}

@@ -1,0 +1,398 @@
+import { ErrorCode, FanoutError, type PluginContextV1 } from '@fanout/spec';
+
+/**
+ * Static credentials. Prefer the SDK's default chain (environment, `~/.aws`, SSO, instance or
+ * container roles): these exist for S3-compatible stores and tests, and end up wherever the
+ * options are written.
+ */
+export type AwsCredentialsOption = {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+};
+
+/** Where and as whom the SDK connects; shared by the storage and compute options. */
+export type AwsConnectionOptions = {
+  /**
+   * AWS region, such as `eu-west-1`. Default: the SDK's chain (`AWS_REGION`, then the profile's
+   * `region` in `~/.aws/config`); `us-east-1` when `endpoint` is set and no region is found.
+   */
+  region?: string;
+  /**
+   * Service endpoint URL, for S3-compatible stores (MinIO, Ceph, R2) and emulators. Default: the
+   * AWS endpoint of the region.
+   */
+  endpoint?: string;
+  /** Named profile of `~/.aws/config` and `~/.aws/credentials`. Default: `AWS_PROFILE`, then `default`. */
+  profile?: string;
+  /** Static credentials; see {@link AwsCredentialsOption}. Default: the SDK's credential chain. */
+  credentials?: AwsCredentialsOption;
+};
+
+/** Options of the S3 storage, as written under `storage.options` in configuration. */
+export type AwsStorageOptions = AwsConnectionOptions & {
+  /** The bucket. Required. `fanout deploy` creates it when it does not exist. */
+  bucket?: string;
+  /**
+   * Key prefix inside the bucket, so that one bucket can hold other data or several teams' jobs;
+   * a `/` is appended when missing. The runtime's IAM policy is limited to it. Default: none
+   * (the whole bucket).
+   */
+  prefix?: string;
+  /**
+   * Address the bucket as `endpoint/bucket/key` instead of `bucket.endpoint/key`. Most
+   * S3-compatible stores need it. Default: `false`.
+   */
+  forcePathStyle?: boolean;
+  /**
+   * Used by `fanout deploy` only: job objects and result records (`jobs/` and `results/` under
+   * the configured fanout prefix) expire after this many days through a bucket lifecycle rule,
+   * so forgotten jobs stop costing storage. `0` means never. Code bundles never expire.
+   * Default: 7.
+   */
+  expireJobDataAfterDays?: number;
+};
+
+/** Options of the Lambda compute, as written under `compute.options` in configuration. */
+export type AwsComputeOptions = AwsConnectionOptions & {
+  /** Name of the deployed runtime function. Default: `fanout-runtime`. */
+  functionName?: string;
+  /**
+   * Memory of the function in MiB, 128 to 10240; Lambda gives CPU in proportion (one full vCPU
+   * at 1769). Applied by `fanout deploy`, declared as `maxMemoryMb`. Default: 1024.
+   */
+  memoryMb?: number;
+  /**
+   * Timeout of the function in seconds, 1 to 900. Applied by `fanout deploy`, declared as
+   * `maxTimeoutMs`: a job's `timeoutMs` may not exceed it. Default: 300.
+   */
+  timeoutSeconds?: number;
+  /** Processor architecture, `arm64` (Graviton, about 20% cheaper per GB-second) or `x86_64`. Default: `arm64`. */
+  architecture?: 'arm64' | 'x86_64';
+  /** Lambda runtime identifier, `nodejs<major>.x`. Default: `nodejs22.x`. */
+  runtime?: string;
+  /** Invocations in flight when a job sets none (the declared `defaultConcurrency`). Default: 100. */
+  concurrency?: number;
+  /**
+   * Most invocations in flight (the declared `maxConcurrency`), and the size of the client's
+   * socket pool. Keep it at or below the account's concurrency quota (1000 by default).
+   * Default: 1000.
+   */
+  maxConcurrency?: number;
+  /** Name of the IAM role `fanout deploy` creates for the function. Default: `<functionName>-role`. */
+  roleName?: string;
+  /**
+   * ARN of an existing role for the function. When set, `fanout deploy` creates no role and
+   * `fanout destroy` leaves the role alone. Default: none (a role is managed by deploy).
+   */
+  roleArn?: string;
+};
+
+/** Connection options after validation. */
+export type ResolvedAwsConnection = {
+  region: string | undefined;
+  endpoint: string | undefined;
+  profile: string | undefined;
+  credentials: AwsCredentialsOption | undefined;
+};
+
+/** Storage options after validation, with defaults applied. */
+export type ResolvedAwsStorageOptions = ResolvedAwsConnection & {
+  bucket: string;
+  /** Empty, or ending with `/`. */
+  prefix: string;
+  forcePathStyle: boolean;
+  expireJobDataAfterDays: number;
+};
+
+/** Compute options after validation, with defaults applied. */
+export type ResolvedAwsComputeOptions = ResolvedAwsConnection & {
+  functionName: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+  architecture: 'arm64' | 'x86_64';
+  runtime: string;
+  concurrency: number;
+  maxConcurrency: number;
+  roleName: string;
+  roleArn: string | undefined;
+};
+
+export const DEFAULT_FUNCTION_NAME = 'fanout-runtime';
+export const DEFAULT_MEMORY_MB = 1024;
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+export const DEFAULT_ARCHITECTURE = 'arm64';
+/**
+ * Node.js 22 is the newest Lambda runtime whose V8 writes the structured-clone format every
+ * supported client (Node 20.19 and later) reads; Node 20 on Lambda reached end of support in
+ * April 2026.
+ */
+export const DEFAULT_RUNTIME = 'nodejs22.x';
+export const DEFAULT_CONCURRENCY = 100;
+/** The default concurrent-executions quota of an AWS account per region. */
+export const DEFAULT_MAX_CONCURRENCY = 1000;
+export const DEFAULT_EXPIRE_JOB_DATA_AFTER_DAYS = 7;
+
+/** Lambda's limits on function settings. */
+export const LAMBDA_MIN_MEMORY_MB = 128;
+export const LAMBDA_MAX_MEMORY_MB = 10_240;
+export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
+/** The most in flight one client is allowed to ask for: far above any account quota, a guard against typos. */
+export const MAX_CONCURRENCY_LIMIT = 100_000;
+
+const connectionKeys = ['region', 'endpoint', 'profile', 'credentials'] as const;
+const storageKeys = [...connectionKeys, 'bucket', 'prefix', 'forcePathStyle', 'expireJobDataAfterDays'] as const;
+const computeKeys = [
+  ...connectionKeys,
+  'functionName',
+  'memoryMb',
+  'timeoutSeconds',
+  'architecture',
+  'runtime',
+  'concurrency',
+  'maxConcurrency',
+  'roleName',
+  'roleArn',
+] as const;
+
+/**
+ * Validate storage options from configuration. Throws `CONFIG_INVALID` naming
+ * `${context.configPath}.<key>` for an unknown key, a missing bucket or a bad value.
+ */
+export function parseAwsStorageOptions(options: unknown, context: Pick<PluginContextV1, 'configPath'>): ResolvedAwsStorageOptions {
+  const record = asOptionsRecord(options, context, storageKeys);
+  const connection = parseConnection(record, context);
+  const { bucket } = record;
+  if (bucket === undefined) {
+    throw configInvalid(
+      context,
+      'bucket',
+      'is required: name the S3 bucket that carries code, inputs and results, such as { bucket: "my-team-fanout" }. `fanout deploy` creates it if it does not exist.',
+    );
+  }
+  if (typeof bucket !== 'string' || !isBucketName(bucket)) {
+    throw configInvalid(
+      context,
+      'bucket',
+      `must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit), got ${describe(bucket)}.`,
+    );
+  }
+  const prefix = record.prefix ?? '';
+  if (typeof prefix !== 'string' || !isKeyPrefix(prefix)) {
+    throw configInvalid(
+      context,
+      'prefix',
+      `must be a relative key prefix such as "team-a" or "data/fanout" (no leading "/", no empty, "." or ".." segments), got ${describe(prefix)}. Leave it out to use the whole bucket.`,
+    );
+  }
+  const forcePathStyle = record.forcePathStyle ?? false;
+  if (typeof forcePathStyle !== 'boolean') {
+    throw configInvalid(context, 'forcePathStyle', `must be true or false, got ${describe(forcePathStyle)}.`);
+  }
+  const expireJobDataAfterDays = record.expireJobDataAfterDays ?? DEFAULT_EXPIRE_JOB_DATA_AFTER_DAYS;
+  if (!isIntegerBetween(expireJobDataAfterDays, 0, 36_500)) {
+    throw configInvalid(
+      context,
+      'expireJobDataAfterDays',
+      `must be a whole number of days from 0 (never expire) to 36500, got ${describe(expireJobDataAfterDays)}. Leave it out for ${DEFAULT_EXPIRE_JOB_DATA_AFTER_DAYS}.`,
+    );
+  }
+  return {
+    ...connection,
+    bucket,
+    prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+    forcePathStyle,
+    expireJobDataAfterDays,
+  };
+}
+
+/**
+ * Validate compute options from configuration. Throws `CONFIG_INVALID` naming
+ * `${context.configPath}.<key>` for an unknown key or a bad value.
+ */
+export function parseAwsComputeOptions(options: unknown, context: Pick<PluginContextV1, 'configPath'>): ResolvedAwsComputeOptions {
+  const record = asOptionsRecord(options, context, computeKeys);
+  const connection = parseConnection(record, context);
+  const functionName = record.functionName ?? DEFAULT_FUNCTION_NAME;
+  if (typeof functionName !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(functionName)) {
+    throw configInvalid(
+      context,
+      'functionName',
+      `must be a Lambda function name (1 to 64 letters, digits, hyphens and underscores), got ${describe(functionName)}. Leave it out for "${DEFAULT_FUNCTION_NAME}".`,
+    );
+  }
+  const memoryMb = record.memoryMb ?? DEFAULT_MEMORY_MB;
+  if (!isIntegerBetween(memoryMb, LAMBDA_MIN_MEMORY_MB, LAMBDA_MAX_MEMORY_MB)) {
+    throw configInvalid(
+      context,
+      'memoryMb',
+      `must be a whole number of MiB from ${LAMBDA_MIN_MEMORY_MB} to ${LAMBDA_MAX_MEMORY_MB} (Lambda's range), got ${describe(memoryMb)}. Leave it out for ${DEFAULT_MEMORY_MB}.`,
+    );
+  }
+  const timeoutSeconds = record.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  if (!isIntegerBetween(timeoutSeconds, 1, LAMBDA_MAX_TIMEOUT_SECONDS)) {
+    throw configInvalid(
+      context,
+      'timeoutSeconds',
+      `must be a whole number of seconds from 1 to ${LAMBDA_MAX_TIMEOUT_SECONDS} (Lambda's range), got ${describe(timeoutSeconds)}. Leave it out for ${DEFAULT_TIMEOUT_SECONDS}.`,
+    );
+  }
+  const architecture = record.architecture ?? DEFAULT_ARCHITECTURE;
+  if (architecture !== 'arm64' && architecture !== 'x86_64') {
+    throw configInvalid(context, 'architecture', `must be "arm64" or "x86_64", got ${describe(architecture)}.`);
+  }
+  const runtime = record.runtime ?? DEFAULT_RUNTIME;
+  if (typeof runtime !== 'string' || !/^nodejs\d+\.x$/.test(runtime)) {
+    throw configInvalid(
+      context,
+      'runtime',
+      `must be a Lambda Node.js runtime such as "nodejs22.x", got ${describe(runtime)}. The worker is a Node program; other languages cannot run it.`,
+    );
+  }
+  const maxConcurrency = record.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+  if (!isIntegerBetween(maxConcurrency, 1, MAX_CONCURRENCY_LIMIT)) {
+    throw configInvalid(
+      context,
+      'maxConcurrency',
+      `must be a whole number from 1 to ${MAX_CONCURRENCY_LIMIT}, got ${describe(maxConcurrency)}. Leave it out for ${DEFAULT_MAX_CONCURRENCY}, the default account quota.`,
+    );
+  }
+  const concurrency = record.concurrency ?? Math.min(DEFAULT_CONCURRENCY, maxConcurrency);
+  if (!isIntegerBetween(concurrency, 1, maxConcurrency)) {
+    throw configInvalid(
+      context,
+      'concurrency',
+      `must be a whole number from 1 to maxConcurrency (${maxConcurrency}), got ${describe(concurrency)}. Leave it out for ${Math.min(DEFAULT_CONCURRENCY, maxConcurrency)}.`,
+    );
+  }
+  const roleName = record.roleName ?? `${functionName}-role`;
+  if (typeof roleName !== 'string' || !/^[\w+=,.@-]{1,64}$/.test(roleName)) {
+    throw configInvalid(
+      context,
+      'roleName',
+      `must be an IAM role name (1 to 64 letters, digits and +=,.@_-), got ${describe(roleName)}. Leave it out for "${functionName}-role".`,
+    );
+  }
+  const roleArn = record.roleArn;
+  if (roleArn !== undefined && (typeof roleArn !== 'string' || !/^arn:aws[\w-]*:iam::\d{12}:role\/.+$/.test(roleArn))) {
+    throw configInvalid(
+      context,
+      'roleArn',
+      `must be the ARN of an IAM role, such as "arn:aws:iam::123456789012:role/my-role", got ${describe(roleArn)}. Leave it out to let fanout deploy create one.`,
+    );
+  }
+  return {
+    ...connection,
+    functionName,
+    memoryMb,
+    timeoutSeconds,
+    architecture,
+    runtime,
+    concurrency,
+    maxConcurrency,
+    roleName,
+    roleArn,
+  };
+}
+
+function parseConnection(record: Record<string, unknown>, context: Pick<PluginContextV1, 'configPath'>): ResolvedAwsConnection {
+  const { region, endpoint, profile, credentials } = record;
+  if (region !== undefined && (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))) {
+    throw configInvalid(context, 'region', `must be an AWS region such as "eu-west-1", got ${describe(region)}.`);
+  }
+  if (endpoint !== undefined && (typeof endpoint !== 'string' || !isHttpUrl(endpoint))) {
+    throw configInvalid(context, 'endpoint', `must be an http or https URL such as "http://127.0.0.1:9000", got ${describe(endpoint)}.`);
+  }
+  if (profile !== undefined && (typeof profile !== 'string' || profile === '')) {
+    throw configInvalid(context, 'profile', `must be the name of a profile in ~/.aws/config, got ${describe(profile)}.`);
+  }
+  if (credentials !== undefined && !isCredentials(credentials)) {
+    throw configInvalid(
+      context,
+      'credentials',
+      'must be { accessKeyId, secretAccessKey, sessionToken? } with string values. Better, leave it out and let the SDK find credentials (environment, ~/.aws, roles).',
+    );
+  }
+  return {
+    region: region as string | undefined,
+    endpoint: endpoint as string | undefined,
+    profile: profile as string | undefined,
+    credentials: credentials as AwsCredentialsOption | undefined,
+  };
+}
+
+/** True for an integer in `[minimum, maximum]`. */
+export function isIntegerBetween(value: unknown, minimum: number, maximum: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= minimum && value <= maximum;
+}
+
+function isBucketName(name: string): boolean {
+  return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) && !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name);
+}
+
+function isKeyPrefix(prefix: string): boolean {
+  if (prefix === '') return true;
+  if (prefix.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(prefix)) return false;
+  const segments = prefix.split('/');
+  if (segments.at(-1) === '') segments.pop();
+  return segments.every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+function isCredentials(value: unknown): value is AwsCredentialsOption {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const record = value as Record<string, unknown>;
+  const known = ['accessKeyId', 'secretAccessKey', 'sessionToken'];
+  return (
+    Object.keys(record).every((key) => known.includes(key)) &&
+    typeof record.accessKeyId === 'string' &&
+    record.accessKeyId !== '' &&
+    typeof record.secretAccessKey === 'string' &&
+    record.secretAccessKey !== '' &&
+    (record.sessionToken === undefined || typeof record.sessionToken === 'string')
+  );
+}
+
+function asOptionsRecord(
+  options: unknown,
+  context: Pick<PluginContextV1, 'configPath'>,
+  known: readonly string[],
+): Record<string, unknown> {
+  // A config file may spell "no options" as an absent key or as null; both mean the defaults.
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new FanoutError(`${context.configPath} must be an object such as { ${known.slice(0, 3).map((key) => `${key}: ...`).join(', ')} }, got ${describe(options)}.`, {
+      code: ErrorCode.CONFIG_INVALID,
+      fault: 'caller',
+    });
+  }
+  const record = options as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!known.includes(key)) {
+      throw configInvalid(context, key, `is not an option here. Known options: ${known.join(', ')}. Check the spelling or remove it.`);
+    }
+  }
+  return record;
+}
+
+/** A `CONFIG_INVALID` naming `${configPath}.${key}`. */
+export function configInvalid(context: Pick<PluginContextV1, 'configPath'>, key: string, problem: string): FanoutError {
+  return new FanoutError(`${context.configPath}.${key} ${problem}`, { code: ErrorCode.CONFIG_INVALID, fault: 'caller' });
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a value of type ${typeof value}`;
+}

@@ -1,0 +1,98 @@
+import { FanoutError } from '@fanout/spec';
+import { describe, expect, it } from 'vitest';
+import plugin, { AwsCompute, AwsDeployer, awsPlugin, AwsStorage, LAMBDA_ASYNC_PAYLOAD_BYTES, LAMBDA_SYNC_PAYLOAD_BYTES } from './index.js';
+import { runtimeEnvironmentFor, storageFromEnvironment } from './aws-runtime.js';
+
+// The SDK warns on Node 20 about its future Node 22 requirement; tests need not repeat it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const context = { configPath: 'storage.options', baseDirectory: '/project' };
+const storage = () => plugin.createStorage({ bucket: 'team-fanout', region: 'eu-west-1' }, context);
+const computeContext = (backend = storage()) => ({ configPath: 'compute.options', baseDirectory: '/project', storage: backend, storageReference: backend.reference });
+
+function configError(run: () => unknown): FanoutError {
+  try {
+    run();
+  } catch (error) {
+    expect(FanoutError.isInstance(error, 'CONFIG_INVALID'), String(error)).toBe(true);
+    return error as FanoutError;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+describe('aws plugin', () => {
+  it('is the default export, a v1 plugin named "aws" that another process can import', () => {
+    expect(plugin).toBe(awsPlugin);
+    expect(plugin).toMatchObject({ specificationVersion: 'v1', name: 'aws', module: '@fanout/adapter-aws' });
+  });
+
+  it('builds S3 storage and Lambda compute declaring the Lambda limits', async () => {
+    const backend = storage();
+    expect(backend).toBeInstanceOf(AwsStorage);
+    expect(backend.capabilities).toMatchObject({ conditionalCreate: true, streaming: true, listPageSize: 1000 });
+    expect(backend.reference).toEqual({ module: '@fanout/adapter-aws', options: { bucket: 'team-fanout', region: 'eu-west-1', forcePathStyle: false } });
+    const compute = plugin.createCompute({ memoryMb: 2048, timeoutSeconds: 60, region: 'eu-west-1' }, computeContext(backend));
+    expect(compute).toBeInstanceOf(AwsCompute);
+    expect(compute.capabilities).toMatchObject({
+      syncInvoke: true,
+      asyncInvoke: true,
+      maxPayloadBytes: { sync: LAMBDA_SYNC_PAYLOAD_BYTES, async: LAMBDA_ASYNC_PAYLOAD_BYTES },
+      maxTimeoutMs: 60_000,
+      maxMemoryMb: 2048,
+      defaultConcurrency: 100,
+      maxConcurrency: 1000,
+      classifiesFailures: true,
+    });
+    await Promise.all([compute.dispose(), backend.dispose()]);
+  });
+
+  it('names the offending key and says how to fix it', () => {
+    expect(configError(() => plugin.createStorage({}, context)).message).toContain('storage.options.bucket is required');
+    expect(configError(() => plugin.createStorage({ bucket: 'Not_A_Bucket' }, context)).message).toContain('storage.options.bucket');
+    expect(configError(() => plugin.createStorage({ bucket: 'ok-bucket', prefix: '/abs' }, context)).message).toContain('storage.options.prefix');
+    expect(configError(() => plugin.createStorage({ bucket: 'ok-bucket', endpoint: 'ftp://x' }, context)).message).toContain('storage.options.endpoint');
+    expect(configError(() => plugin.createStorage({ bucket: 'ok-bucket', bukket: 1 }, context)).message).toContain('storage.options.bukket is not an option');
+    expect(configError(() => plugin.createCompute({ memoryMb: 64 }, computeContext())).message).toContain('compute.options.memoryMb');
+    expect(configError(() => plugin.createCompute({ timeoutSeconds: 901 }, computeContext())).message).toContain('compute.options.timeoutSeconds');
+    expect(configError(() => plugin.createCompute({ architecture: 'arm' }, computeContext())).message).toContain('compute.options.architecture');
+    expect(configError(() => plugin.createCompute({ concurrency: 20, maxConcurrency: 10 }, computeContext())).message).toContain('compute.options.concurrency');
+    expect(configError(() => plugin.createCompute({ region: 'Europe' }, computeContext())).message).toContain('compute.options.region');
+  });
+
+  it('refuses Lambda compute over a storage its workers cannot open', () => {
+    const folder = { specificationVersion: 'v1', name: 'local', capabilities: {} } as never;
+    expect(configError(() => plugin.createCompute({}, { ...computeContext(), storage: folder })).message).toContain('S3');
+  });
+
+  it('builds a deployer from the compute and storage options, naming both option paths in errors', () => {
+    const context = (profile: string) => ({
+      baseDirectory: '/p',
+      prefix: 'fanout',
+      computeConfigPath: `${profile}compute.options`,
+      storageConfigPath: `${profile}storage.options`,
+    });
+    const deployer = plugin.createDeployer({ compute: { region: 'eu-west-1' }, storage: { bucket: 'team-fanout', region: 'eu-west-1' } }, context('profiles.prod.'));
+    expect(deployer).toBeInstanceOf(AwsDeployer);
+    void deployer.dispose();
+    const error = configError(() => plugin.createDeployer({ compute: {}, storage: {} }, context('profiles.prod.')));
+    expect(error.message).toContain('profiles.prod.storage.options.bucket');
+    // Core passes no storage options when storage comes from another adapter.
+    expect(configError(() => plugin.createDeployer({ compute: {}, storage: undefined }, context(''))).message).toContain('backend: "aws"');
+  });
+});
+
+describe('the runtime environment', () => {
+  it('carries the storage settings under FANOUT_RUNTIME_ names, and opens the same storage from them', async () => {
+    const environment = runtimeEnvironmentFor({ bucket: 'b-1', prefix: 'team/', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true });
+    expect(environment).toEqual({
+      FANOUT_RUNTIME_BUCKET: 'b-1',
+      FANOUT_RUNTIME_PREFIX: 'team/',
+      FANOUT_RUNTIME_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      FANOUT_RUNTIME_S3_FORCE_PATH_STYLE: 'true',
+    });
+    const opened = storageFromEnvironment({ ...environment, AWS_REGION: 'eu-west-1' });
+    expect({ bucket: opened.bucket, prefix: opened.prefix }).toEqual({ bucket: 'b-1', prefix: 'team/' });
+    await opened.dispose();
+    expect(() => storageFromEnvironment({})).toThrowError(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * `@fanout/adapter-aws`: fanout on AWS. Storage is an S3 bucket; compute is a Lambda function
+ * running the generic worker, created by `fanout deploy` (see {@link AwsDeployer}).
+ */
+import { awsPlugin } from './aws-plugin.js';
+
+export default awsPlugin;
+export { awsPlugin };
+export { AwsStorage, AWS_ADAPTER_MODULE, MULTIPART_PART_BYTES, S3_MAX_OBJECT_BYTES, S3_PAGE_SIZE, type AwsStorageSettings } from './aws-storage.js';
+export { AwsCompute, type AwsComputeSettings } from './aws-compute.js';
+export { AwsDeployer, STEP_CALLS, type AwsDeployerSettings } from './aws-deploy.js';
+export { EVENT_MAX_AGE_SECONDS, lifecycleRules, ROLE_POLICY_NAME, runtimeRolePolicy, trustPolicy, type PolicyDocument } from './aws-deploy-resources.js';
+export { buildRuntimeArchive, RUNTIME_FILE_NAME, RUNTIME_HANDLER, type RuntimeArchive } from './aws-bundle.js';
+export { CODE_DIRECTORY, RUNTIME_ENVIRONMENT, runtimeEnvironmentFor } from './aws-runtime.js';
+export {
+  LAMBDA_ASYNC_PAYLOAD_BYTES,
+  LAMBDA_RESPONSE_BYTES,
+  LAMBDA_SYNC_PAYLOAD_BYTES,
+  MAX_RESPONSE_RECORD_BYTES,
+} from './lambda-protocol.js';
+export {
+  DEFAULT_ARCHITECTURE,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_EXPIRE_JOB_DATA_AFTER_DAYS,
+  DEFAULT_FUNCTION_NAME,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MEMORY_MB,
+  DEFAULT_RUNTIME,
+  DEFAULT_TIMEOUT_SECONDS,
+  parseAwsComputeOptions,
+  parseAwsStorageOptions,
+  type AwsComputeOptions,
+  type AwsConnectionOptions,
+  type AwsCredentialsOption,
+  type AwsStorageOptions,
+  type ResolvedAwsComputeOptions,
+  type ResolvedAwsStorageOptions,
+} from './aws-options.js';
