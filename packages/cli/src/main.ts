@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { completeIo, type CliIo } from './cli-io.js';
 import type { CommandContext } from './command-context.js';
 import { registerCleanCommand } from './commands/clean.js';
+import { registerConformanceCommand } from './commands/conformance.js';
+import { registerDeployCommands } from './commands/deploy.js';
 import { registerHelloCommand } from './commands/hello.js';
 import { registerJobsCommand } from './commands/jobs.js';
 import { registerResultsCommand } from './commands/results.js';
@@ -21,6 +23,7 @@ Examples:
   $ fanout status <id>
   $ fanout results <id> --output results.jsonl
   $ fanout clean --older-than 7d --yes
+  $ fanout deploy --backend aws --dry-run              what deploying the runtime would change
 
 Configuration comes from fanout.config.{ts,mts,js,mjs,json} in the working directory (or
 --config), then FANOUT_* environment variables, then the options above. With none at all,
@@ -80,5 +83,7 @@ export function createProgram(context: CommandContext): Command {
   registerJobsCommand(program, context);
   registerHelloCommand(program, context);
   registerCleanCommand(program, context);
+  registerDeployCommands(program, context);
+  registerConformanceCommand(program, context);
   return program;
 }
