@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -52,7 +53,7 @@ export function registerConformanceCommand(program: Command, context: CommandCon
       const conformance = await loadConformance(io.cwd);
       io.stderr.write(`certifying ${adapter}; this runs the whole suite and takes a few minutes…\n`);
       const report = await conformance.runConformance({
-        adapterModule: adapter,
+        adapterModule: asModuleSpecifier(adapter, io.cwd),
         cwd: io.cwd,
         ...(options.storageAdapter !== undefined ? { storageAdapterModule: options.storageAdapter } : {}),
         ...(options.computeOptions !== undefined ? { computeOptions: options.computeOptions } : {}),
@@ -92,6 +93,11 @@ async function loadConformance(cwd: string): Promise<ConformanceModule> {
   throw new UsageError(
     'Certifying an adapter needs the conformance suite: install it with `npm install --save-dev @fanout/conformance vitest` in the adapter project.',
   );
+}
+
+/** A folder or file that exists is meant as a path, even when written without `./`. */
+function asModuleSpecifier(adapter: string, cwd: string): string {
+  return existsSync(resolve(cwd, adapter)) ? resolve(cwd, adapter) : adapter;
 }
 
 function parseJsonObject(text: string): Record<string, unknown> {
