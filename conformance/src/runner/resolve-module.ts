@@ -6,11 +6,25 @@ import { ErrorCode, FanoutError } from '@fanout/spec';
 /**
  * The file an ES module specifier names, as seen from `cwd`: a `file:` URL, a path, or a package
  * name (with an optional subpath) resolved through `node_modules` and the package's `exports`
- * with the `import`, `node` and `default` conditions plus any given. Throws `ADAPTER_NOT_FOUND`.
+ * with the `import`, `node` and `default` conditions plus any given. A package not installed in
+ * the project is looked for beside this suite, which brings fanout's local adapter (the compute
+ * a storage-only adapter is paired with). Throws `ADAPTER_NOT_FOUND`.
+ *
+ * Written out rather than left to `require.resolve`, because certification inside a workspace
+ * resolves with extra conditions (`source`) that Node only takes as a process flag.
  */
 export function resolveModuleFile(specifier: string, cwd: string, conditions: readonly string[] = []): string {
   if (specifier.startsWith('file:')) return fileURLToPath(specifier);
   if (specifier.startsWith('.') || isAbsolute(specifier)) return resolve(cwd, specifier);
+  const found = findPackageFile(specifier, cwd, conditions) ?? findPackageFile(specifier, dirname(fileURLToPath(import.meta.url)), conditions);
+  if (found !== undefined) return found;
+  throw new FanoutError(`The module ${JSON.stringify(specifier)} cannot be found from ${cwd}. Install it, or give a path to it.`, {
+    code: ErrorCode.ADAPTER_NOT_FOUND,
+    fault: 'caller',
+  });
+}
+
+function findPackageFile(specifier: string, cwd: string, conditions: readonly string[]): string | undefined {
   const parts = specifier.split('/');
   const nameLength = specifier.startsWith('@') ? 2 : 1;
   const name = parts.slice(0, nameLength).join('/');
@@ -22,15 +36,10 @@ export function resolveModuleFile(specifier: string, cwd: string, conditions: re
       const target = manifest.exports === undefined
         ? subpath === '.' ? manifest.main ?? 'index.js' : subpath
         : exportTarget(manifest.exports, subpath, new Set([...conditions, 'import', 'node', 'default']));
-      if (target !== undefined) return join(packageDirectory, target);
-      break;
+      return target === undefined ? undefined : join(packageDirectory, target);
     }
-    if (dirname(directory) === directory) break;
+    if (dirname(directory) === directory) return undefined;
   }
-  throw new FanoutError(`The module ${JSON.stringify(specifier)} cannot be found from ${cwd}. Install it, or give a path to it.`, {
-    code: ErrorCode.ADAPTER_NOT_FOUND,
-    fault: 'caller',
-  });
 }
 
 /** Node's reading of an `exports` field, for one subpath and a set of conditions (no patterns). */
