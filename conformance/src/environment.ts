@@ -11,7 +11,12 @@ export type EmulatorGapBehaviour =
   | 'listing-order'
   /** The emulator refuses a byte range starting at or past the end instead of returning no bytes. */
   | 'range-past-end'
-  /** The emulator's conditional create is not atomic when creates race. */
+  /**
+   * The emulator's `create` does not refuse a key that exists (S3 emulators that ignore
+   * `If-None-Match: *` overwrite it): every test relying on first-writer-wins is skipped.
+   */
+  | 'conditional-create'
+  /** The emulator's conditional create refuses an existing key, but is not atomic when creates race. */
   | 'conditional-create-race'
   /** The emulator mangles or refuses some printable characters in keys. */
   | 'key-characters'
@@ -19,7 +24,11 @@ export type EmulatorGapBehaviour =
   | 'large-objects'
   /** The emulator ignores an `AbortSignal` given to a storage operation. */
   | 'abort'
-  /** The emulator cannot stop an invocation that is already running. */
+  /**
+   * The emulator cannot stop an invocation that is already running, although the platform it
+   * emulates can and the backend declares `capabilities.cancelsRunningInvocations`. A platform that
+   * cannot (Lambda) does not declare the capability; that is not a gap.
+   */
   | 'cancellation'
   /** The emulator does not enforce the platform's payload limit. */
   | 'payload-limit';

@@ -35,7 +35,7 @@ export { describeStorageConditionalCreate, RACING_CREATES } from './storage/stor
 export { describeStorageKeys } from './storage/storage-keys.js';
 export { describeComputeConformance } from './compute/compute-conformance.js';
 export { describeComputeInvocation } from './compute/compute-invocation.js';
-export { describeComputePayloadLimits, DEFAULT_ENVELOPE_BYTES, MAX_BUILT_PAYLOAD_BYTES } from './compute/compute-limits.js';
+export { describeComputePayloadLimits, MAX_BUILT_PAYLOAD_BYTES } from './compute/compute-limits.js';
 export { describeComputeFailures, describeComputeCancellation } from './compute/compute-failures.js';
 export { TASK_BUNDLE_SOURCE, TASK_BUNDLE_SHA256 } from './compute/task-bundle.js';
 export { describeJobs, JOB_TASKS } from './jobs/jobs-group.js';

@@ -1,4 +1,5 @@
-import type { ComputeBackendV1, InvocationPayloadV1 } from '@fanout/spec';
+import { jsonPayloadSize } from '@fanout/adapter-kit';
+import { payloadSizeOf, type ComputeBackendV1, type InvocationPayloadV1 } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
 import { findBudgetBoundary } from '../src/compute/compute-limits.js';
 import { buildPayload, type PayloadParameters } from '../src/compute/task-bundle.js';
@@ -16,12 +17,12 @@ function measuredBy(payloadSize?: (payload: InvocationPayloadV1) => number): Com
 
 const inline = (payload: InvocationPayloadV1) => ('inline' in payload.inputs ? payload.inputs.inline.byteLength : 0);
 
-function boundaryFor(compute: ComputeBackendV1, budget: number) {
+function boundaryFor(compute: ComputeBackendV1, budget: number, respond = true) {
   const session = {
     compute,
     payload: (parameters: Omit<PayloadParameters, 'codeKey' | 'resultKey'>) => buildPayload({ ...parameters, codeKey: 'code/x.mjs', resultKey: 'results/x' }),
   };
-  return findBudgetBoundary(session, budget, true);
+  return findBudgetBoundary(session, budget, respond);
 }
 
 // The payload-limit tests need the largest payload within a budget and the next one over it,
@@ -38,6 +39,22 @@ describe('the payload budget search', () => {
     expect(within.size).toBeLessThanOrEqual(budget);
     expect(over.size).toBeGreaterThan(budget);
     expect(over.inlineBytes - within.inlineBytes).toBeLessThanOrEqual(2);
+    expect([payloadSizeOf(compute, within.payload), payloadSizeOf(compute, over.payload)]).toEqual([within.size, over.size]);
     if (!payloadSize) expect([within.size, over.size]).toEqual([budget, budget + 1]);
+  });
+
+  // Regression: the boundary was once measured with respond: true and sent with respond: false,
+  // which JSON encodes one byte longer, so "the largest payload within the budget" was over it.
+  it('measures each payload with the respond flag it is sent with', () => {
+    const compute = measuredBy(jsonPayloadSize);
+    const measuredWithRespond = boundaryFor(compute, 256 * 1024, true).within;
+    // A budget the respond: true payload fills exactly; the same inputs with respond: false exceed it.
+    const budget = measuredWithRespond.size;
+    expect(jsonPayloadSize({ ...measuredWithRespond.payload, respond: false })).toBe(budget + 1);
+    const { within, over } = boundaryFor(compute, budget, false);
+    expect([within.payload.respond, over.payload.respond]).toEqual([false, false]);
+    expect(jsonPayloadSize(within.payload)).toBeLessThanOrEqual(budget);
+    expect(jsonPayloadSize(over.payload)).toBeGreaterThan(budget);
+    expect(within.inlineBytes).toBeLessThan(measuredWithRespond.inlineBytes);
   });
 });

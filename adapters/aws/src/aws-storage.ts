@@ -271,16 +271,14 @@ export class AwsStorage implements StorageBackendV1 {
     throwIfAborted(signal);
     assertValidStorageKey(prefix, true);
     const limit = pageLimit(options.limit);
-    if (cursor !== undefined && (typeof cursor !== 'string' || cursor === '')) {
-      throw new TypeError(`${JSON.stringify(cursor)} is not a cursor returned by AwsStorage.list.`);
-    }
+    const continuationToken = cursor === undefined ? undefined : readCursor(cursor, prefix);
     try {
       const response = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: this.prefix + prefix,
           MaxKeys: limit,
-          ...(cursor !== undefined ? { ContinuationToken: cursor } : {}),
+          ...(continuationToken !== undefined ? { ContinuationToken: continuationToken } : {}),
         }),
         { abortSignal: signal },
       );
@@ -289,7 +287,9 @@ export class AwsStorage implements StorageBackendV1 {
         size: entry.Size ?? 0,
         ...(entry.LastModified ? { modifiedMs: entry.LastModified.getTime() } : {}),
       }));
-      return response.IsTruncated && response.NextContinuationToken ? { objects, cursor: response.NextContinuationToken } : { objects };
+      return response.IsTruncated && response.NextContinuationToken
+        ? { objects, cursor: writeCursor(response.NextContinuationToken, prefix) }
+        : { objects };
     } catch (error) {
       throw mapAwsError(error, { service: 'S3', operation: 'ListObjectsV2', target: this.describe(prefix), signal });
     }
@@ -386,3 +386,25 @@ function definedOnly(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined));
 }
 
+
+/**
+ * Cursors name the prefix they page through as well as S3's continuation token, so a cursor this
+ * backend did not return for this prefix is refused with a `TypeError` (the contract), instead
+ * of reaching S3 as an invalid token or, on some S3-compatible stores, an empty page.
+ */
+function writeCursor(token: string, prefix: string): string {
+  return Buffer.from(JSON.stringify({ prefix, token })).toString('base64url');
+}
+
+function readCursor(cursor: string, prefix: string): string {
+  let decoded: { prefix?: unknown; token?: unknown } | undefined;
+  try {
+    decoded = JSON.parse(Buffer.from(String(cursor), 'base64url').toString('utf8')) as typeof decoded;
+  } catch {
+    decoded = undefined;
+  }
+  if (decoded?.prefix !== prefix || typeof decoded.token !== 'string' || decoded.token === '') {
+    throw new TypeError(`${JSON.stringify(cursor)} is not a cursor AwsStorage.list returned for the prefix ${JSON.stringify(prefix)}.`);
+  }
+  return decoded.token;
+}

@@ -37,26 +37,19 @@ const environment: ConformanceEnvironment = {
       }
     },
   },
-  // 'conditional-create' is not (yet) a behaviour of the suite: its sequential create test has no
-  // behaviour tag, so fauxqs's missing If-None-Match fails it instead of being reported as a gap.
+  // Lambda cannot stop a running invocation, so the compute does not declare
+  // capabilities.cancelsRunningInvocations: that test is skipped from the capability, not as a gap.
   emulatorGaps: [
     {
       behaviour: 'conditional-create',
-      reason: 'fauxqs 1.9.2 ignores If-None-Match: * and overwrites; real S3 refuses with 412 PreconditionFailed (the adapter maps it to false)',
-    },
-    {
-      behaviour: 'conditional-create-race',
-      reason: 'fauxqs 1.9.2 ignores If-None-Match: *, so racing creates all succeed; real S3 lets exactly one win',
+      reason:
+        'fauxqs 1.9.2 ignores If-None-Match: * and overwrites; real S3 refuses with 412 PreconditionFailed (the adapter maps it to false), covered by aws.real.test.ts when AWS credentials are set',
     },
     {
       behaviour: 'listing-order',
       reason: 'fauxqs 1.9.2 sorts listings with String.localeCompare (locale collation), not by UTF-8 bytes as S3 does; keys differing in punctuation, case or non-ASCII characters come back out of S3 order',
     },
-    {
-      behaviour: 'cancellation',
-      reason: 'Lambda has no API to stop a running invocation (the platform, not only this emulator): an aborted synchronous call stops waiting, the work runs on',
-    },
-  ] as ConformanceEnvironment['emulatorGaps'],
+  ],
 };
 
 describeConformance(

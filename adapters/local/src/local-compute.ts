@@ -43,6 +43,12 @@ export const LOCAL_RESPONSE_BYTES = 256 * 1024;
 /** The longest delay `setTimeout` supports (about 24.8 days); a longer timeout would fire at once. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+/**
+ * Time a child may take to start and open its storage before an invocation's own timeout
+ * begins. A child that has not started within it is killed as a timeout.
+ */
+const START_ALLOWANCE_MS = 30_000;
+
 /** How long to wait for stderr to drain after a child exits before classifying its end. */
 const EXIT_DRAIN_MS = 200;
 
@@ -153,12 +159,6 @@ export class LocalCompute implements ComputeBackendV1 {
   }
 
   /**
-   * Run the worker on one payload in a child process, queueing (first in, first out) while all
-   * children are busy. `sync` resolves with the record; `async` resolves once the work is queued,
-   * and its outcome is then only visible in storage, as on a cloud platform (a failure is not
-   * reported: the client's deadline re-invokes).
-   */
-  /**
    * The payload's size as the budget counts it: its inline inputs plus the envelope. The rest of
    * a payload is a few hundred bytes of keys and numbers, and IPC adds no encoding overhead.
    */
@@ -166,6 +166,12 @@ export class LocalCompute implements ComputeBackendV1 {
     return ('inline' in payload.inputs ? payload.inputs.inline.byteLength : 0) + PAYLOAD_ENVELOPE_BYTES;
   }
 
+  /**
+   * Run the worker on one payload in a child process, queueing (first in, first out) while all
+   * children are busy. `sync` resolves with the record; `async` resolves once the work is queued,
+   * and its outcome is then only visible in storage, as on a cloud platform (a failure is not
+   * reported: the client's deadline re-invokes).
+   */
   invoke(payload: InvocationPayloadV1, options: InvokeOptions): Promise<InvokeResultV1> {
     const mode = options?.mode;
     const signal = options?.signal;
@@ -299,10 +305,9 @@ export class LocalCompute implements ComputeBackendV1 {
     slot.stderrTail = '';
     invocation.slot = slot;
     setReferenced(slot.child, true);
-    invocation.timer = setTimeout(
-      () => this.retire(slot, timeoutError(invocation.payload.timeoutMs, slot.stderrTail)),
-      Math.min(invocation.payload.timeoutMs, MAX_TIMEOUT_MS),
-    );
+    // Until the child reports that the invocation started, the deadline also covers the child's
+    // own start (a cold process, opening storage), which is not the task's time.
+    this.armTimeout(slot, invocation, invocation.payload.timeoutMs + START_ALLOWANCE_MS);
     const message: RuntimeInvokeMessage = { type: 'invoke', id: invocation.id, payload: invocation.payload, respond: invocation.respond };
     try {
       slot.child.send(message, (error) => {
@@ -322,10 +327,22 @@ export class LocalCompute implements ComputeBackendV1 {
     }
   }
 
+  private armTimeout(slot: Slot, invocation: Invocation, milliseconds: number): void {
+    clearTimeout(invocation.timer);
+    invocation.timer = setTimeout(
+      () => this.retire(slot, timeoutError(invocation.payload.timeoutMs, slot.stderrTail)),
+      Math.min(milliseconds, MAX_TIMEOUT_MS),
+    );
+  }
+
   private onReply(slot: Slot, reply: RuntimeReply): void {
     const invocation = slot.current;
     // A reply for an invocation already given up on (aborted, timed out) is stale.
     if (!invocation || reply.id !== invocation.id) return;
+    if (reply.type === 'started') {
+      this.armTimeout(slot, invocation, invocation.payload.timeoutMs);
+      return;
+    }
     this.release(slot);
     if (reply.type === 'done') {
       const record = reply.record === null ? undefined : new Uint8Array(reply.record.buffer, reply.record.byteOffset, reply.record.byteLength);

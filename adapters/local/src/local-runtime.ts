@@ -40,6 +40,8 @@ export type RuntimeRequest = RuntimeInitMessage | RuntimeInvokeMessage;
 
 /** The runtime's answer to one invocation. */
 export type RuntimeReply =
+  /** The worker is up and the invocation begins; its timeout counts from here. */
+  | { type: 'started'; id: number }
   /** `record` is null when it was not asked for or is larger than `maxResponseBytes`. */
   | { type: 'done'; id: number; record: Uint8Array | null }
   /** The invocation could not run at all (a task that throws is a `done` record, not this). */
@@ -89,7 +91,10 @@ async function runInvocation(message: RuntimeInvokeMessage): Promise<RuntimeRepl
         code: ErrorCode.PROTOCOL_ERROR,
       });
     }
-    const { encoded } = await (await worker).handle(message.payload);
+    const ready = await worker;
+    // The invocation's clock starts now: process start and storage opening are not the task's time.
+    send({ type: 'started', id: message.id });
+    const { encoded } = await ready.handle(message.payload);
     const record = message.respond && encoded.byteLength <= maxResponseBytes ? encoded : null;
     return { type: 'done', id: message.id, record };
   } catch (error) {

@@ -5,15 +5,13 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-// The workspace links @fanout/conformance only into packages that depend on it; the local adapter
-// does not (yet), so the suite is imported by path.
 import {
   createReportCollector,
   describeAdapterConformance,
   describeComputeConformance,
   describeStorageConformance,
   type ConformanceEnvironment,
-} from '../../../conformance/src/index.js';
+} from '@fanout/conformance';
 import localPlugin, { LocalCompute, LocalStorage } from '../src/index.js';
 
 // One folder for every instance: each group isolates itself under a random key namespace, which

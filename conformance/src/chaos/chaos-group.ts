@@ -16,9 +16,9 @@ export const CHAOS_TASKS = 1000;
 const CHAOS_CHUNK = 10;
 
 /**
- * Each invocation's timeout, before scaling. A dropped invocation is only noticed at its deadline
- * (this plus core's grace period) and holds a unit of concurrency until then, so it sets the pace
- * of the dropped-invocation scenario; ten tiny tasks need a small fraction of it.
+ * Each invocation's timeout, before scaling, unless the scenario sets its own. A dropped
+ * invocation is only noticed at its deadline (this plus core's grace period) and holds a unit of
+ * concurrency until then; ten tiny tasks need a small fraction of it.
  */
 const CHAOS_INVOCATION_TIMEOUT_MS = 2_000;
 
@@ -64,7 +64,7 @@ export function describeChaos(setup: AdapterSetup, environment: ConformanceEnvir
         try {
           job = await executor.map(square, inputs, {
             chunkSize: scenario.chunkSize ?? CHAOS_CHUNK,
-            timeoutMs: resolved.scaled(CHAOS_INVOCATION_TIMEOUT_MS),
+            timeoutMs: resolved.scaled(scenario.invocationTimeoutMs ?? CHAOS_INVOCATION_TIMEOUT_MS),
             retries: CHAOS_RETRIES,
             ...(mode ? { mode } : {}),
           });

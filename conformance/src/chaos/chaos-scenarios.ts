@@ -16,6 +16,12 @@ export type ChaosScenario = {
   faults: FaultPlan;
   /** Tasks per invocation. Default: 10, so that a 1,000-task job makes about 100 invocations. */
   chunkSize?: number;
+  /**
+   * Each invocation's `timeoutMs`, in milliseconds before the environment's `timeScale`. Default:
+   * 2,000. A scenario whose faults are only recovered at an invocation's deadline (its timeout
+   * plus core's grace period) sets a shorter one: the tasks take a few milliseconds.
+   */
+  invocationTimeoutMs?: number;
 };
 
 /**
@@ -60,6 +66,10 @@ export const CHAOS_SCENARIOS: readonly ChaosScenario[] = [
     description: '3% of invocations are accepted and never run',
     mode: 'prefer-async',
     faults: { compute: { droppedShare: 0.03 } },
+    // Only a deadline (this timeout plus core's grace period) finds a dropped invocation. Ten
+    // squares take milliseconds, but a cold worker's start may count against the timeout (local
+    // compute starts its clock when it forks the process: about 0.5 s on two busy cores).
+    invocationTimeoutMs: 1000,
   },
   {
     name: 'compute-duplicate',

@@ -77,7 +77,7 @@ export function describeComputeInvocation(factory: ComputeFactory, environment: 
       expect(failed.error.stack, 'the remote stack names the task').toContain('squareUnlessText');
     });
 
-    conformanceTest(resolved, 'a second attempt at the same resultKey leaves the first record in place', { timeoutMs: 90_000, requires: [capability('syncInvoke', syncInvoke), capability('conditionalCreate', declared.storage.capabilities.conditionalCreate, 'storage')] }, async () => {
+    conformanceTest(resolved, 'a second attempt at the same resultKey leaves the first record in place', { timeoutMs: 90_000, requires: [capability('syncInvoke', syncInvoke), capability('conditionalCreate', declared.storage.capabilities.conditionalCreate, 'storage')], behaviour: 'conditional-create' }, async () => {
       const first = session.payload({ task: 'square', inputs: [2] });
       await session.invokeSync(first);
       const second = { ...session.payload({ task: 'square', inputs: [3] }), jobId: first.jobId, resultKey: first.resultKey, attempt: 2 };

@@ -1,4 +1,4 @@
-import { ErrorCode, type ComputeBackendV1, type InvocationMode, type InvocationPayloadV1 } from '@fanout/spec';
+import { ErrorCode, payloadSizeOf, PAYLOAD_ENVELOPE_BYTES, type InvocationMode, type InvocationPayloadV1 } from '@fanout/spec';
 import { describe, expect } from 'vitest';
 import { resolveEnvironment, type ConformanceEnvironment } from '../environment.js';
 import type { ComputeFactory } from '../factories.js';
@@ -6,9 +6,6 @@ import { capability, conformanceTest, type Requirement } from '../support/confor
 import { expectFanoutError } from '../support/expectations.js';
 import { openComputeSession, outcomeValues, readComputeDeclaration, type ComputeSession } from './compute-session.js';
 import { frameOfLength } from './task-bundle.js';
-
-/** The spec's default measure of a payload: its inline input bytes plus 1 KiB for the envelope. */
-export const DEFAULT_ENVELOPE_BYTES = 1024;
 
 /** Smallest input frame the budget search builds. */
 const MIN_FRAME_BYTES = 128;
@@ -18,10 +15,12 @@ export const MAX_BUILT_PAYLOAD_BYTES = 64 * 2 ** 20;
 
 /**
  * Payload budgets, tested on the backend directly (core never sends an inline payload over the
- * budget; it switches to ranged reads): for each declared mode, the largest payload within the
- * declared `maxPayloadBytes` (exactly that size where the measure allows) is accepted and runs,
- * and one more byte of input is refused with `PAYLOAD_TOO_LARGE`. Sizes are measured by the
- * backend's `payloadSize()` when it has one, otherwise by the spec's default (inline bytes + 1 KiB).
+ * budget; it switches to ranged reads). Sizes are what the spec's `payloadSizeOf` reports: the
+ * backend's `payloadSize()` when it has one, otherwise inline bytes plus `PAYLOAD_ENVELOPE_BYTES`.
+ * A measure may grow in steps (base64 in JSON grows by 4 bytes every 3), so a payload of exactly
+ * the budget may not exist. For each declared mode, the largest payload measuring at most the
+ * declared `maxPayloadBytes` is accepted and runs, and the smallest measuring more is refused
+ * with `PAYLOAD_TOO_LARGE`. Each is measured exactly as it is sent.
  */
 export function describeComputePayloadLimits(factory: ComputeFactory, environment: ConformanceEnvironment = {}): void {
   const resolved = resolveEnvironment(environment);
@@ -33,6 +32,7 @@ export function describeComputePayloadLimits(factory: ComputeFactory, environmen
     const boundaryFor = (mode: InvocationMode, budget: number): BudgetBoundary => {
       let boundary = boundaries.get(mode);
       if (!boundary) boundaries.set(mode, (boundary = findBudgetBoundary(session, budget, mode === 'sync')));
+      expectStraddles(session, boundary, budget);
       return boundary;
     };
 
@@ -46,55 +46,65 @@ export function describeComputePayloadLimits(factory: ComputeFactory, environmen
       ];
       const options = { timeoutMs: 120_000, requires, behaviour: 'payload-limit' as const };
 
-      conformanceTest(resolved, `the largest ${mode} payload within the declared budget (${budget} bytes) is accepted and runs`, options, async () => {
+      conformanceTest(resolved, `the largest ${mode} payload measuring at most the declared budget (${budget} bytes) is accepted and runs`, options, async () => {
         const { within } = boundaryFor(mode, budget);
-        expect(within.size, 'the measured size of the largest payload within the budget').toBeLessThanOrEqual(budget);
         const record = await runMode(session, mode, within.payload, resolved.scaled(60_000));
         // The one input is a Uint8Array whose frame fills the payload; the task returns its length.
-        expect(outcomeValues(record)[0], 'length of the input the worker received').toBeGreaterThan(within.inlineBytes - 64);
+        expect(outcomeValues(record), 'length of the input the worker received').toEqual([within.valueBytes]);
       });
 
-      conformanceTest(resolved, `${article} ${mode} payload one byte of input over the declared budget is refused with PAYLOAD_TOO_LARGE`, options, async () => {
-        const { within, over } = boundaryFor(mode, budget);
-        expect(over.size, 'the measured size of the smallest payload over the budget').toBeGreaterThan(budget);
-        expect(over.inlineBytes - within.inlineBytes, 'input bytes between the two payloads').toBeLessThanOrEqual(2);
+      conformanceTest(resolved, `the smallest ${mode} payload measuring more than the declared budget is refused with PAYLOAD_TOO_LARGE`, options, async () => {
+        const { over } = boundaryFor(mode, budget);
         await expectFanoutError(session.compute.invoke(over.payload, { mode }), ErrorCode.PAYLOAD_TOO_LARGE);
       });
     }
   });
 }
 
-/** The size a backend compares with its budget. */
-export function measurePayload(compute: ComputeBackendV1, payload: InvocationPayloadV1): number {
-  if (compute.payloadSize) return compute.payloadSize(payload);
-  return ('inline' in payload.inputs ? payload.inputs.inline.byteLength : 0) + DEFAULT_ENVELOPE_BYTES;
-}
+/** A payload, its size as the backend measures it, and what it carries. */
+export type SizedPayload = {
+  payload: InvocationPayloadV1;
+  /** Bytes of its framed inline inputs. */
+  inlineBytes: number;
+  /** Length of the one `Uint8Array` input, as the worker sees it. */
+  valueBytes: number;
+  /** `payloadSizeOf(compute, payload)`. */
+  size: number;
+};
 
-/** A payload and its size as the backend measures it. */
-export type SizedPayload = { payload: InvocationPayloadV1; inlineBytes: number; size: number };
-
-/** The largest payload within a budget, and the next larger one (one byte more input), over it. */
+/** The largest payload measuring within a budget, and the smallest measuring over it. */
 export type BudgetBoundary = { within: SizedPayload; over: SizedPayload };
 
 /**
- * Find the payloads either side of a budget. The backend's measure is only known to grow with the
- * inline bytes, and may grow in steps (base64 grows by 4 every 3 bytes), so a payload of exactly
- * the budget may not exist: the boundary is the largest input that measures within it. The
- * default measure is solved directly; any other is approached by the secant method, then
- * bracketed and bisected.
+ * Assert what makes the payload-limit tests meaningful: the two payloads, measured again exactly
+ * as they will be sent, straddle the budget, and no buildable payload lies between them (their
+ * inputs differ by one byte, or two where a frame of the length between cannot be built).
+ */
+function expectStraddles(session: Pick<ComputeSession, 'compute'>, { within, over }: BudgetBoundary, budget: number): void {
+  expect(payloadSizeOf(session.compute, within.payload), 'the measured size of the largest payload within the budget').toBeLessThanOrEqual(budget);
+  expect(payloadSizeOf(session.compute, over.payload), 'the measured size of the smallest payload over the budget').toBeGreaterThan(budget);
+  expect(over.inlineBytes - within.inlineBytes, 'input bytes between the two payloads').toBeLessThanOrEqual(2);
+}
+
+/**
+ * Find the payloads either side of a budget: the largest whose measure is at most `budget` and
+ * the smallest whose measure exceeds it, both built with the `respond` flag they are sent with.
+ * The backend's measure is only known to grow with the inline bytes, and may grow in steps, so a
+ * payload of exactly the budget may not exist. The measure is approached by the secant method,
+ * then bracketed and bisected on the inline bytes.
  */
 export function findBudgetBoundary(session: Pick<ComputeSession, 'payload' | 'compute'>, budget: number, respond: boolean): BudgetBoundary {
   const template = session.payload({ task: 'byteLength', inputs: [], respond });
   const build = (inlineBytes: number): SizedPayload => {
     // A frame of one exact length may not exist where a length's encoding grows a byte; take the next.
     for (let length = Math.max(MIN_FRAME_BYTES, Math.round(inlineBytes)); ; length += 1) {
-      const frame = frameOfLength(length);
-      if (!frame) continue;
-      const payload: InvocationPayloadV1 = { ...template, tasks: { first: 0, count: 1 }, inputs: { inline: frame } };
-      return { payload, inlineBytes: frame.byteLength, size: measurePayload(session.compute, payload) };
+      const sized = frameOfLength(length);
+      if (!sized) continue;
+      const payload: InvocationPayloadV1 = { ...template, tasks: { first: 0, count: 1 }, inputs: { inline: sized.frame } };
+      return { payload, inlineBytes: sized.frame.byteLength, valueBytes: sized.valueBytes, size: payloadSizeOf(session.compute, payload) };
     }
   };
-  let low = build(budget - DEFAULT_ENVELOPE_BYTES);
+  let low = build(budget - PAYLOAD_ENVELOPE_BYTES);
   let high = build(low.inlineBytes + 1);
   // Secant steps towards the budget while far from it.
   for (let step = 0; step < 20 && Math.abs(low.size - budget) > 64; step += 1) {

@@ -70,16 +70,20 @@ export function buildPayload(parameters: PayloadParameters): InvocationPayloadV1
   };
 }
 
+/** Framed inputs holding one `Uint8Array`, and that array's length (what the `byteLength` task returns). */
+export type SizedFrame = { frame: Uint8Array; valueBytes: number };
+
 /**
  * One framed input of exactly `length` bytes that deserializes to a `Uint8Array`: what a payload
- * of a precise size carries. `undefined` when no such frame exists (never for lengths above 64).
+ * of a precise size carries. `undefined` when no such frame exists (some lengths cannot be
+ * reached where an encoded length grows a byte).
  */
-export function frameOfLength(length: number): Uint8Array | undefined {
+export function frameOfLength(length: number): SizedFrame | undefined {
   // The serialization's overhead depends only on how many bytes the lengths take to encode, so it
   // is the same for every nearby size; measure it on a small array with the same encoded lengths.
   for (let guess = Math.max(0, length - 32); guess <= length; guess += 1) {
     const overhead = serializedOverhead(guess);
-    if (guess + overhead + 4 === length) return framedInputs([new Uint8Array(guess)]);
+    if (guess + overhead + 4 === length) return { frame: framedInputs([new Uint8Array(guess)]), valueBytes: guess };
   }
   return undefined;
 }

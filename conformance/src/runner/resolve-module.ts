@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, FanoutError } from '@fanout/spec';
@@ -7,8 +8,8 @@ import { ErrorCode, FanoutError } from '@fanout/spec';
  * The file an ES module specifier names, as seen from `cwd`: a `file:` URL, a path, or a package
  * name (with an optional subpath) resolved through `node_modules` and the package's `exports`
  * with the `import`, `node` and `default` conditions plus any given. A package not installed in
- * the project is looked for beside this suite, which brings fanout's local adapter (the compute
- * a storage-only adapter is paired with). Throws `ADAPTER_NOT_FOUND`.
+ * the project is looked for beside `@fanout/core`, which brings fanout's local adapter (the
+ * compute a storage-only adapter is paired with). Throws `ADAPTER_NOT_FOUND`.
  *
  * Written out rather than left to `require.resolve`, because certification inside a workspace
  * resolves with extra conditions (`source`) that Node only takes as a process flag.
@@ -16,12 +17,17 @@ import { ErrorCode, FanoutError } from '@fanout/spec';
 export function resolveModuleFile(specifier: string, cwd: string, conditions: readonly string[] = []): string {
   if (specifier.startsWith('file:')) return fileURLToPath(specifier);
   if (specifier.startsWith('.') || isAbsolute(specifier)) return resolve(cwd, specifier);
-  const found = findPackageFile(specifier, cwd, conditions) ?? findPackageFile(specifier, dirname(fileURLToPath(import.meta.url)), conditions);
+  const found = findPackageFile(specifier, cwd, conditions) ?? findPackageFile(specifier, besideCore(), conditions);
   if (found !== undefined) return found;
   throw new FanoutError(`The module ${JSON.stringify(specifier)} cannot be found from ${cwd}. Install it, or give a path to it.`, {
     code: ErrorCode.ADAPTER_NOT_FOUND,
     fault: 'caller',
   });
+}
+
+/** The folder of the `@fanout/core` this suite runs jobs with. */
+function besideCore(): string {
+  return dirname(createRequire(import.meta.url).resolve('@fanout/core'));
 }
 
 function findPackageFile(specifier: string, cwd: string, conditions: readonly string[]): string | undefined {

@@ -25,8 +25,11 @@ export function method(name: string, met: boolean): Requirement {
 export type ConformanceTestOptions = {
   /** What the test needs; when any is unmet the test is skipped, and the title always says what it needs. */
   requires?: readonly Requirement[];
-  /** The spec behaviour the test checks, so a declared emulator gap can skip it. */
-  behaviour?: EmulatorGapBehaviour;
+  /**
+   * The spec behaviour the test depends on, or several: a declared emulator gap in any of them
+   * skips it. Only a declared gap can; without one the test runs unchanged.
+   */
+  behaviour?: EmulatorGapBehaviour | readonly EmulatorGapBehaviour[];
   /** Time limit before scaling by the environment's `timeScale`. */
   timeoutMs: number;
 };
@@ -43,7 +46,8 @@ export function conformanceTest(
   body: () => Promise<void>,
 ): void {
   const requires = options.requires ?? [];
-  const gap = options.behaviour === undefined ? undefined : environment.gap(options.behaviour);
+  const behaviours: readonly EmulatorGapBehaviour[] = [options.behaviour ?? []].flat();
+  const gap = behaviours.map((behaviour) => environment.gap(behaviour)).find((declared) => declared !== undefined);
   const timeout = environment.scaled(options.timeoutMs);
   if (gap) {
     it.skip(`${title} (emulator gap: ${gap.reason})`, body, timeout);
