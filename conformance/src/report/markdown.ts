@@ -18,6 +18,11 @@ export function conformanceReportMarkdown(report: ConformanceRunReport): string 
   };
   lines.push(`# Conformance: ${report.adapter}`, '');
   lines.push(`**${report.ok ? 'Certified' : 'Not certified'}**: ${report.startedAt}, ${Math.round(report.durationMs / 1000)} s.`, '');
+  const declared = [...Object.entries(report.capabilities.storage ?? {}).map(([name, value]) => ({ backend: 'storage', capability: name, value })), ...Object.entries(report.capabilities.compute ?? {}).map(([name, value]) => ({ backend: 'compute', capability: name, value }))];
+  if (declared.length) {
+    lines.push('## Declared capabilities', '');
+    table(declared.map((row) => ({ ...row, value: typeof row.value === 'object' ? JSON.stringify(row.value) : row.value })));
+  }
   lines.push('## Groups', '');
   table(report.groups.map((group) => ({ group: group.name, passed: group.passed, failed: group.failed, skipped: group.skipped })));
   const failed = report.tests.filter((test) => test.state === 'failed');

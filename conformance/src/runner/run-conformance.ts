@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConformanceSuite } from '../adapter-conformance.js';
 import type { ConformanceEnvironment } from '../environment.js';
 import { readReportFile, type ChaosFigures } from '../report/report.js';
+import type { DeclaredCapabilities } from './declared-capabilities.js';
 import { resolveModuleFile } from './resolve-module.js';
 import { runSuiteFiles, type ConformanceTestOutcome } from './vitest-runner.js';
 
@@ -48,6 +49,8 @@ export type ConformanceRunReport = {
   startedAt: string;
   durationMs: number;
   groups: ConformanceGroupOutcome[];
+  /** What the certified backends declare, defaults filled in: the facts every skip rests on. */
+  capabilities: DeclaredCapabilities;
   tests: ConformanceTestOutcome[];
   /** Figures of each chaos scenario that ran. */
   chaos: ChaosFigures[];
@@ -70,9 +73,10 @@ export async function runConformance(options: RunConformanceOptions): Promise<Co
   const directory = await mkdtemp(join(tmpdir(), 'fanout-conformance-'));
   const reportFile = join(directory, 'figures.jsonl');
   const testFile = join(directory, 'adapter.conformance.test.mjs');
+  const capabilitiesFile = join(directory, 'capabilities.json');
   const started = Date.now();
   try {
-    await writeFile(testFile, testFileSource({ ...options, adapterFile, storageFile, reportFile, cwd }));
+    await writeFile(testFile, testFileSource({ ...options, adapterFile, storageFile, reportFile, capabilitiesFile, cwd }));
     const run = await runSuiteFiles([testFile], { root: directory, conditions, output: options.output ?? 'silent' });
     const groups = new Map<string, ConformanceGroupOutcome>();
     for (const test of run.tests) {
@@ -88,11 +92,21 @@ export async function runConformance(options: RunConformanceOptions): Promise<Co
       durationMs: Date.now() - started,
       groups: [...groups.values()],
       tests: run.tests,
+      capabilities: await readCapabilities(capabilitiesFile),
       chaos: readReportFile(reportFile).chaos,
       errors: run.errors,
     };
   } finally {
     await rm(directory, { recursive: true, force: true });
+  }
+}
+
+async function readCapabilities(file: string): Promise<DeclaredCapabilities> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as DeclaredCapabilities;
+  } catch {
+    // The test file failed before it could write them; the run's errors say why.
+    return {};
   }
 }
 
@@ -102,25 +116,32 @@ function ownEntryFile(): string {
   return fileURLToPath(new URL(`../index${extname(here)}`, import.meta.url));
 }
 
-function testFileSource(parameters: RunConformanceOptions & { adapterFile: string; storageFile: string | undefined; reportFile: string; cwd: string }): string {
+function testFileSource(
+  parameters: RunConformanceOptions & { adapterFile: string; storageFile: string | undefined; reportFile: string; capabilitiesFile: string; cwd: string },
+): string {
   const json = (value: unknown) => JSON.stringify(value ?? null);
   const exportName = parameters.exportName ?? 'default';
   return `// Written by runConformance for one run; deleted afterwards.
-import { describeConformance, fileReporter } from ${json(ownEntryFile())};
+import { describeConformance, fileReporter, writeDeclaredCapabilities } from ${json(ownEntryFile())};
 import * as adapter from ${json(parameters.adapterFile)};
 ${parameters.storageFile ? `import * as storageAdapter from ${json(parameters.storageFile)};` : 'const storageAdapter = undefined;'}
 
 const plugin = adapter[${json(exportName)}];
 if (!plugin || typeof plugin !== 'object') throw new Error(${json(`${parameters.adapterModule} has no export ${exportName} holding an adapter plugin.`)});
 const storagePlugin = storageAdapter?.default;
+const setup = {
+  plugin,
+  ...(storagePlugin ? { storagePlugin } : {}),
+  computeOptions: ${json(parameters.computeOptions ?? {})},
+  storageOptions: ${json(parameters.storageOptions ?? {})},
+  baseDirectory: ${json(parameters.cwd)},
+};
+
+// The capabilities the backends declare, with defaults filled in, for the report's table.
+await writeDeclaredCapabilities(setup, ${json(parameters.capabilitiesFile)});
+
 describeConformance(
-  {
-    plugin,
-    ...(storagePlugin ? { storagePlugin } : {}),
-    computeOptions: ${json(parameters.computeOptions ?? {})},
-    storageOptions: ${json(parameters.storageOptions ?? {})},
-    baseDirectory: ${json(parameters.cwd)},
-  },
+  setup,
   { ...${json(parameters.environment ?? {})}, reporter: fileReporter(${json(parameters.reportFile)}) },
   ${parameters.suites ? json(parameters.suites) : 'undefined'},
 );

@@ -18,6 +18,9 @@ describe('fanout conformance', () => {
       expect(report.groups.map((group) => group.name)).toContain('storage: conditional create');
       const markdown = await readFile(join(project.cwd, 'report.md'), 'utf8');
       expect(markdown).toContain('**Certified**');
+      // The capability table: the declared facts every skip rests on.
+      expect(markdown).toContain('## Declared capabilities');
+      expect(markdown).toMatch(/\| storage \| conditionalCreate \| true \|/);
       expect(markdown).toContain('requires capabilities.streaming');
     } finally {
       await project.remove();
