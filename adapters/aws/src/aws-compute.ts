@@ -10,7 +10,8 @@ import {
   type InvokeResultV1,
 } from '@fanout/spec';
 import { clientConfig } from './aws-clients.js';
-import { classifyFunctionError, disposedError, mapAwsError, rebuildRuntimeError, type LambdaFunctionErrorBody } from './aws-errors.js';
+import { rebuildWorkerError } from '@fanout/worker';
+import { classifyFunctionError, disposedError, mapAwsError, type LambdaFunctionErrorBody } from './aws-errors.js';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_FUNCTION_NAME,
@@ -146,7 +147,7 @@ export class AwsCompute implements ComputeBackendV1 {
     const answer = parseRuntimeResponse(response.Payload, this.functionName);
     if ('record' in answer) return { mode: 'sync', record: fromBase64(answer.record) };
     if ('stored' in answer) return { mode: 'sync', record: undefined };
-    throw rebuildRuntimeError(answer.error, this.functionName);
+    throw rebuildWorkerError(answer.error, `in Lambda function ${this.functionName}`);
   }
 
   async dispose(): Promise<void> {

@@ -1,7 +1,7 @@
 import { FanoutError } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
 import { serviceError } from '../test/recorded-responses.js';
-import { classifyFunctionError, mapAwsError, rebuildRuntimeError, transportRuntimeError } from './aws-errors.js';
+import { classifyFunctionError, mapAwsError } from './aws-errors.js';
 
 const context = { service: 'Lambda', operation: 'Invoke', target: 'fanout-runtime' };
 const report = (size: number, used: number) =>
@@ -76,14 +76,3 @@ describe('Lambda function error classification', () => {
   });
 });
 
-describe('worker failures in the runtime response', () => {
-  it('keep their code and retry verdict; protocol and integrity failures are never retried', () => {
-    const storageFailure = new FanoutError('S3 down', { code: 'BACKEND_UNAVAILABLE', retryable: true });
-    expect(rebuildRuntimeError(transportRuntimeError(storageFailure), 'f')).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true });
-    expect(rebuildRuntimeError({ code: 'PROTOCOL_ERROR', message: 'x', retryable: true }, 'f').retryable).toBe(false);
-    expect(rebuildRuntimeError({ code: 'FROM_THE_FUTURE', message: 'x' }, 'f').code).toBe('WORKER_CRASHED');
-    const crash = rebuildRuntimeError(transportRuntimeError(new TypeError('bug')), 'f');
-    expect(crash).toMatchObject({ code: 'WORKER_CRASHED', retryable: true });
-    expect(crash.remoteStack).toContain('TypeError: bug');
-  });
-});

@@ -3,7 +3,7 @@
  * codes, in one place, so that S3, Lambda, IAM and the runtime classify one failure one way.
  */
 import { abortError } from '@fanout/adapter-kit';
-import { ErrorCode, FanoutError, type ErrorFault } from '@fanout/spec';
+import { ErrorCode, FanoutError } from '@fanout/spec';
 import { TIMEOUT_MARKER } from './lambda-protocol.js';
 
 /** What was being done, for messages. */
@@ -340,61 +340,6 @@ export function classifyFunctionError(failure: FunctionFailure): FanoutError {
   );
 }
 
-/** A worker failure as it travels in the runtime's response. */
-export type TransportedRuntimeError = {
-  code: string;
-  message: string;
-  retryable?: boolean;
-  fault?: ErrorFault;
-  /** The name of what was thrown, such as `SyntaxError` for a bundle that fails to load. */
-  name?: string;
-  stack?: string;
-};
-
-// The worker's own verdicts: a retry would be given the same payload or bundle and fail again.
-const neverRetryable: ReadonlySet<string> = new Set([ErrorCode.PROTOCOL_ERROR, ErrorCode.CODE_INTEGRITY_FAILED]);
-const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
-
-/** Describe an error the worker threw, for the runtime's response. Plain errors become `WORKER_CRASHED`. */
-export function transportRuntimeError(error: unknown): TransportedRuntimeError {
-  if (FanoutError.isInstance(error)) {
-    return {
-      code: error.code,
-      message: error.message,
-      retryable: error.retryable,
-      fault: error.fault,
-      ...(error.remoteName ? { name: error.remoteName } : {}),
-      ...(error.remoteStack ? { stack: error.remoteStack } : error.stack ? { stack: error.stack } : {}),
-    };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return {
-    code: ErrorCode.WORKER_CRASHED,
-    message: `The Lambda runtime failed: ${message}`,
-    retryable: true,
-    fault: 'backend',
-    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
-  };
-}
-
-/**
- * Rebuild a worker failure from the runtime's response. Storage failures keep their code and
- * retry verdict; protocol and integrity failures are never retryable; an unknown code becomes
- * `WORKER_CRASHED`, so callers only see documented codes.
- */
-export function rebuildRuntimeError(transported: TransportedRuntimeError, functionName: string): FanoutError {
-  const known = knownCodes.has(transported.code);
-  const code = (known ? transported.code : ErrorCode.WORKER_CRASHED) as ErrorCode;
-  const retryable = neverRetryable.has(code) ? false : (transported.retryable ?? !known);
-  const message = known ? transported.message : `${transported.message} (worker error code ${transported.code})`;
-  return new FanoutError(`${message} (in Lambda function ${functionName})`, {
-    code,
-    retryable,
-    fault: transported.fault ?? 'backend',
-    ...(transported.name ? { remoteName: transported.name } : {}),
-    ...(transported.stack ? { remoteStack: transported.stack } : {}),
-  });
-}
 
 /** The error for any call after `dispose()`. */
 export function disposedError(what: string): FanoutError {

@@ -7,8 +7,7 @@ import { format } from 'node:util';
 import { Worker as Thread } from 'node:worker_threads';
 import { base64, decodeJsonPayload } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError } from '@fanout/spec';
-import { Worker } from '@fanout/worker';
-import { transportRuntimeError } from './aws-errors.js';
+import { transportWorkerError, Worker } from '@fanout/worker';
 import { AwsStorage } from './aws-storage.js';
 import { fitsInResponse, RUNTIME_RESPONSE_VERSION, TIMEOUT_MARKER, type RuntimeResponse } from './lambda-protocol.js';
 
@@ -165,7 +164,7 @@ export async function handler(event: unknown, _context?: LambdaContext): Promise
     if (payload.respond && fitsInResponse(encoded.byteLength)) return { fanout: RUNTIME_RESPONSE_VERSION, record: base64(encoded) };
     return { fanout: RUNTIME_RESPONSE_VERSION, stored: true };
   } catch (error) {
-    return { fanout: RUNTIME_RESPONSE_VERSION, error: transportRuntimeError(error) };
+    return { fanout: RUNTIME_RESPONSE_VERSION, error: transportWorkerError(error, 'The Lambda runtime') };
   } finally {
     watchdog.stop();
   }

@@ -10,7 +10,7 @@
  * (one ranged GET per invocation).
  */
 import { ErrorCode, FanoutError } from '@fanout/spec';
-import type { TransportedRuntimeError } from './aws-errors.js';
+import type { TransportedWorkerError } from '@fanout/worker';
 import { base64Length, bytesForBase64Length } from '@fanout/adapter-kit';
 
 /** Largest synchronous (RequestResponse) request body Lambda accepts: 6 MB, counted as 6 × 2^20 bytes. */
@@ -49,7 +49,7 @@ export type RuntimeResponse =
   /** The record is in storage only (asynchronous mode, or too large for the response). */
   | { fanout: typeof RUNTIME_RESPONSE_VERSION; stored: true }
   /** The invocation could not run (a task that throws is a record, not this). */
-  | { fanout: typeof RUNTIME_RESPONSE_VERSION; error: TransportedRuntimeError };
+  | { fanout: typeof RUNTIME_RESPONSE_VERSION; error: TransportedWorkerError };
 
 /** Whether a record of this many bytes goes back in the response. */
 export function fitsInResponse(recordBytes: number): boolean {

@@ -14,10 +14,10 @@ import {
   type InvokeResultV1,
   type StorageReferenceV1,
 } from '@fanout/spec';
+import { rebuildWorkerError } from '@fanout/worker';
 import {
   classifyChildExit,
   disposedError,
-  rebuildWorkerError,
   spawnError,
   STDERR_TAIL_BYTES,
   timeoutError,

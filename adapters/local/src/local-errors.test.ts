@@ -1,6 +1,7 @@
 import { FanoutError } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
-import { classifyChildExit, mapFileSystemError, rebuildWorkerError, transportError } from './local-errors.js';
+import { rebuildWorkerError } from '@fanout/worker';
+import { classifyChildExit, mapFileSystemError, transportError } from './local-errors.js';
 
 const systemError = (code: string) => Object.assign(new Error(`${code}: failed`), { code });
 
@@ -47,21 +48,9 @@ describe('child exit classification', () => {
 });
 
 describe('worker failures across the channel', () => {
-  it('keeps storage codes and their retry verdicts', () => {
-    const original = new FanoutError('disk', { code: 'BACKEND_UNAVAILABLE', retryable: true });
-    expect(rebuildWorkerError(transportError(original))).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true });
-  });
-
-  it('never retries protocol or integrity failures', () => {
-    for (const code of ['PROTOCOL_ERROR', 'CODE_INTEGRITY_FAILED'] as const) {
-      expect(rebuildWorkerError({ code, message: 'x', retryable: true }).retryable).toBe(false);
-    }
-  });
-
-  it('turns an unknown code or a plain error into WORKER_CRASHED', () => {
-    expect(rebuildWorkerError({ code: 'SOMETHING_NEW', message: 'x' }).code).toBe('WORKER_CRASHED');
-    const rebuilt = rebuildWorkerError(transportError(new TypeError('bug')));
-    expect(rebuilt).toMatchObject({ code: 'WORKER_CRASHED', retryable: true });
-    expect(rebuilt.remoteStack).toContain('TypeError: bug');
+  it('classifies a bare file-system error from writing the code bundle before it travels', () => {
+    const full = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    expect(rebuildWorkerError(transportError(full))).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true });
   });
 });
+

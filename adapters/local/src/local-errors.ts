@@ -3,7 +3,8 @@
  * place, so that the storage and the pool classify the same failure the same way.
  */
 import { abortError } from '@fanout/adapter-kit';
-import { ErrorCode, FanoutError, type ErrorFault } from '@fanout/spec';
+import { ErrorCode, FanoutError } from '@fanout/spec';
+import { transportWorkerError, type TransportedWorkerError } from '@fanout/worker';
 
 /** How much of a child's stderr is kept for crash reports, in bytes. */
 export const STDERR_TAIL_BYTES = 8 * 1024;
@@ -142,58 +143,14 @@ export function spawnError(cause: unknown): FanoutError {
   });
 }
 
-/** A worker-level failure as it crosses the IPC channel from the child. */
-export type TransportedError = {
-  code: string;
-  message: string;
-  stack?: string;
-  retryable?: boolean;
-  fault?: ErrorFault;
-};
-
-// The worker's own verdicts: a retry would be given the same payload or bundle and fail again.
-const neverRetryable: ReadonlySet<string> = new Set([ErrorCode.PROTOCOL_ERROR, ErrorCode.CODE_INTEGRITY_FAILED]);
-const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCode));
-
-/** Describe an error the worker threw so that {@link rebuildWorkerError} can restore it in the client. */
-export function transportError(error: unknown): TransportedError {
-  if (FanoutError.isInstance(error)) {
-    return {
-      code: error.code,
-      message: error.message,
-      retryable: error.retryable,
-      fault: error.fault,
-      ...(error.stack ? { stack: error.stack } : {}),
-    };
-  }
-  if (/^E[A-Z0-9]+$/.test(errnoCode(error) ?? '')) {
-    // The worker writes bundles to a temporary folder; a full or unwritable disk lands here.
-    return transportError(mapFileSystemError(error, { operation: 'prepare the code bundle for', key: 'the worker' }));
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return {
-    code: ErrorCode.WORKER_CRASHED,
-    message: `The local worker failed: ${message}`,
-    retryable: true,
-    fault: 'backend',
-    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
-  };
-}
-
 /**
- * Rebuild a worker-level failure in the client. Storage failures keep their code and retry
- * verdict; protocol and integrity failures are never retryable; an unknown code becomes
- * `WORKER_CRASHED` so that callers only ever see documented codes.
+ * Describe an error the worker threw so that the pool can rebuild it with `rebuildWorkerError`.
+ * A bare file-system error comes from writing the code bundle to its temporary folder (a full or
+ * unwritable disk) and is classified as such first.
  */
-export function rebuildWorkerError(transported: TransportedError): FanoutError {
-  const known = knownCodes.has(transported.code);
-  const code = (known ? transported.code : ErrorCode.WORKER_CRASHED) as ErrorCode;
-  const retryable = neverRetryable.has(code) ? false : (transported.retryable ?? !known);
-  const message = known ? transported.message : `${transported.message} (worker error code ${transported.code})`;
-  return new FanoutError(message, {
-    code,
-    retryable,
-    fault: transported.fault ?? 'backend',
-    ...(transported.stack ? { remoteStack: transported.stack } : {}),
-  });
+export function transportError(error: unknown): TransportedWorkerError {
+  if (!FanoutError.isInstance(error) && /^E[A-Z0-9]+$/.test(errnoCode(error) ?? '')) {
+    return transportWorkerError(mapFileSystemError(error, { operation: 'prepare the code bundle for', key: 'the worker' }), 'The local worker');
+  }
+  return transportWorkerError(error, 'The local worker');
 }

@@ -15,7 +15,8 @@ import {
   type StorageReferenceV1,
 } from '@fanout/spec';
 import { Worker } from '@fanout/worker';
-import { errnoCode, transportError, type TransportedError } from './local-errors.js';
+import type { TransportedWorkerError } from '@fanout/worker';
+import { errnoCode, transportError } from './local-errors.js';
 
 /** First message from the pool: how to open the storage, sent once per process. */
 export type RuntimeInitMessage = {
@@ -45,7 +46,7 @@ export type RuntimeReply =
   /** `record` is null when it was not asked for or is larger than `maxResponseBytes`. */
   | { type: 'done'; id: number; record: Uint8Array | null }
   /** The invocation could not run at all (a task that throws is a `done` record, not this). */
-  | { type: 'failed'; id: number; error: TransportedError };
+  | { type: 'failed'; id: number; error: TransportedWorkerError };
 
 let worker: Promise<Worker> | undefined;
 let maxResponseBytes = 0;

@@ -84,6 +84,12 @@ describe('loadConfig', () => {
     expect(error.message).toContain('dev');
   });
 
+  it('refuses FANOUT_COMPUTE_OPTIONS that is not a JSON object, naming the variable', async () => {
+    const cwd = await folderWith({});
+    const error = await configError(loadConfig({}, { cwd, env: { FANOUT_COMPUTE: 'local', FANOUT_COMPUTE_OPTIONS: '{workers: 4}' } }));
+    expect(error.message).toContain('FANOUT_COMPUTE_OPTIONS');
+  });
+
   it('refuses a non-integer FANOUT_CONCURRENCY naming the variable', async () => {
     const cwd = await folderWith({});
     const error = await configError(loadConfig({}, { cwd, env: { FANOUT_CONCURRENCY: 'many' } }));

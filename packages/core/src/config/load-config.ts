@@ -180,15 +180,6 @@ function readEnvironment(env: Record<string, string | undefined>): FanoutConfig 
         `Unknown environment variable ${name}. fanout reads: ${Object.keys(ENVIRONMENT_VARIABLES).join(', ')}. Unset it or fix its spelling.`,
       );
     }
-    const json = (): Record<string, unknown> => {
-      try {
-        const parsed = JSON.parse(value) as unknown;
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-      } catch {
-        // Reported below with the variable's name.
-      }
-      throw configError(`${name} must be a JSON object, such as {"workers": 4}; got ${JSON.stringify(value)}.`);
-    };
     const integer = (): number => {
       if (!/^\d+$/.test(value)) throw configError(`${name} must be a whole number; got ${JSON.stringify(value)}.`);
       return Number(value);
@@ -228,14 +219,20 @@ function readEnvironment(env: Record<string, string | undefined>): FanoutConfig 
     const raw = env[optionsVariable];
     if (raw === undefined || raw === '') continue;
     if (!env[variable]) throw configError(`${optionsVariable} is set but ${variable} is not: name the backend the options are for.`);
-    const options = JSON.parse(raw) as unknown;
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw configError(`${optionsVariable} must be a JSON object, such as {"workers": 4}.`);
-    }
-    config[role] = { backend: env[variable], options };
+    config[role] = { backend: env[variable], options: jsonObjectVariable(optionsVariable, raw) };
   }
   if (Object.keys(defaults).length) config.defaults = defaults;
   return config as FanoutConfig;
+}
+
+function jsonObjectVariable(name: string, value: string): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // Reported below with the variable's name.
+  }
+  throw configError(`${name} must be a JSON object, such as {"workers": 4}; got ${JSON.stringify(value)}.`);
 }
 
 function validate(raw: unknown, source: string): z.infer<typeof configSchema> {
