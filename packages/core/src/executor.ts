@@ -13,6 +13,7 @@ import { resolveTaskSource, type TaskSource } from './bundle/task-source.js';
 import type { RetryPolicy } from './config/config-schema.js';
 import type { ResolvedConfig } from './config/load-config.js';
 import { JobHandle } from './job/job-handle.js';
+import { ReducedJob } from './job/reduced-job.js';
 import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
 import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
 import { decodeJobManifest, encodeJobObject, inputsOfJobObject, type JobInputs, type JobManifest } from './protocol/job-object.js';
@@ -130,7 +131,6 @@ export class Executor {
     options: MapOptions = {},
   ): Promise<Job<Awaited<Reduced>>> {
     const mapJob = await this.map(mapTask, inputs, options);
-    const { ReducedJob } = await import('./job/reduced-job.js');
     return new ReducedJob(mapJob, async (values) => this.map(reduceTask, [values as Awaited<Mapped>[]], { ...options, chunkSize: 1 }));
   }
 
