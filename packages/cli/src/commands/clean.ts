@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { CliIo } from '../cli-io.js';
+import { confirm } from '../confirm.js';
 import { globalOptionsOf, type CommandContext } from '../command-context.js';
 import { withExecutor } from '../connection.js';
 import { formatDuration, plural } from '../format.js';
@@ -73,16 +73,4 @@ async function cleanCommand(jobIds: string[], options: CleanOptions, command: Co
     const missing = jobIds.filter((id) => !result.jobs.includes(id));
     if (missing.length) io.stderr.write(`not found (already deleted?): ${missing.join(', ')}\n`);
   });
-}
-
-/** Ask on a terminal; anywhere else there is nobody to answer, so the answer is no. */
-async function confirm(question: string, io: CliIo): Promise<boolean> {
-  if (!io.stdin.isTTY) return false;
-  io.stderr.write(`${question} [y/N] `);
-  let answer = '';
-  for await (const chunk of io.stdin) {
-    answer += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (answer.includes('\n')) break;
-  }
-  return /^\s*y(es)?\s*$/i.test(answer.split('\n')[0] ?? '');
 }

@@ -6,6 +6,7 @@ import { globalOptionsOf, type CommandContext } from '../command-context.js';
 import type { GlobalOptions } from '../connection.js';
 import { formatTable, plural } from '../format.js';
 import { ExitCode } from '../output.js';
+import { confirm } from '../confirm.js';
 import { UsageError } from '../usage-error.js';
 
 type DeployOptions = { dryRun?: boolean; json?: boolean };
@@ -138,16 +139,4 @@ function printPlan(plan: DeploymentPlanV1, io: CliIo, options: DeployOptions, he
   io.stderr.write(`${heading} ${changes === 0 ? 'no changes' : plural(changes, 'change')}.\n`);
   if (plan.steps.length === 0) return;
   io.stdout.write(`${formatTable(['action', 'resource', 'name', 'detail'], plan.steps.map((step: DeploymentStepV1) => [step.action, step.resource, step.name, step.detail ?? '']))}\n`);
-}
-
-/** Ask on a terminal; anywhere else there is nobody to answer, so the answer is no. */
-async function confirm(question: string, io: CliIo): Promise<boolean> {
-  if (!io.stdin.isTTY) return false;
-  io.stderr.write(`${question} [y/N] `);
-  let answer = '';
-  for await (const chunk of io.stdin) {
-    answer += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (answer.includes('\n')) break;
-  }
-  return /^\s*y(es)?\s*$/i.test(answer.split('\n')[0] ?? '');
 }
