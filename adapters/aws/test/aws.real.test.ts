@@ -25,6 +25,9 @@ const lambdaTitle = deploy
   ? 'real AWS: deploy, invoke and destroy a throwaway runtime'
   : 'real AWS: deploy, invoke and destroy (skipped: also set AWS_FANOUT_TEST_DEPLOY=1; it creates and removes a role and a function)';
 const prefix = `fanout-test/${randomUUID()}/`;
+// Said in the run's output as well as in the titles, so a skipped real-cloud run is never silent.
+if (!credentialsPresent) console.warn(`skipped: ${s3Title}`);
+if (!deploy) console.warn(`skipped: ${lambdaTitle}`);
 
 describe.skipIf(!credentialsPresent)(s3Title, () => {
   const storage = () => new AwsStorage({ bucket: bucket!, prefix, ...(region ? { region } : {}) });
