@@ -64,7 +64,7 @@ describe('aws plugin', () => {
     expect(configError(() => plugin.createCompute({}, { ...computeContext(), storage: folder })).message).toContain('S3');
   });
 
-  it('builds a deployer from the compute and storage options, naming both option paths in errors', () => {
+  it('builds a deployer from the compute and storage options, naming both option paths in errors', async () => {
     const context = (profile: string) => ({
       baseDirectory: '/p',
       prefix: 'fanout',
@@ -74,6 +74,12 @@ describe('aws plugin', () => {
     const deployer = plugin.createDeployer({ compute: { region: 'eu-west-1' }, storage: { bucket: 'team-fanout', region: 'eu-west-1' } }, context('profiles.prod.'));
     expect(deployer).toBeInstanceOf(AwsDeployer);
     void deployer.dispose();
+    // A region given only with the storage places the function beside its bucket.
+    const storageRegionOnly = plugin.createDeployer({ compute: {}, storage: { bucket: 'team-fanout', region: 'ap-south-1' } }, context(''));
+    // The Lambda client the deployer made is the observable; it is private, hence the cast.
+    const { lambda } = (storageRegionOnly as unknown as { clients: { lambda: { config: { region: () => Promise<string> } } } }).clients;
+    expect(await lambda.config.region()).toBe('ap-south-1');
+    void storageRegionOnly.dispose();
     const error = configError(() => plugin.createDeployer({ compute: {}, storage: {} }, context('profiles.prod.')));
     expect(error.message).toContain('profiles.prod.storage.options.bucket');
     // Core passes no storage options when storage comes from another adapter.

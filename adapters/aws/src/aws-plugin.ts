@@ -39,6 +39,9 @@ export const awsPlugin = {
       );
     }
     const storage = parseAwsStorageOptions(options?.storage, { configPath: storageConfigPath });
-    return new AwsDeployer({ compute, storage, dataPrefix: context.prefix });
+    // A region written only once, on the storage options, is the whole deployment's: the
+    // function then lives beside its bucket instead of wherever the SDK's chain points.
+    const computeInRegion = compute.region === undefined && storage.region !== undefined ? { ...compute, region: storage.region } : compute;
+    return new AwsDeployer({ compute: computeInRegion, storage, dataPrefix: context.prefix });
   },
 } as const satisfies AdapterPluginV1;
