@@ -106,7 +106,8 @@ export class AwsCompute implements ComputeBackendV1 {
     }
     if (this.disposed) throw disposedError('Lambda compute');
     if (signal?.aborted) throw abortError(signal);
-    const body = encodeJsonPayload(payload);
+    // Lambda drops an Event invocation's response, so a record must never count on it there.
+    const body = encodeJsonPayload(mode === 'async' && payload.respond ? { ...payload, respond: false } : payload);
     const limit = this.capabilities.maxPayloadBytes![mode]!;
     if (body.byteLength > limit) {
       throw new FanoutError(

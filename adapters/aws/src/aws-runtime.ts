@@ -9,7 +9,7 @@ import { base64, decodeJsonPayload } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import { transportWorkerError, Worker } from '@fanout/worker';
 import { AwsStorage } from './aws-storage.js';
-import { fitsInResponse, RUNTIME_RESPONSE_VERSION, TIMEOUT_MARKER, type RuntimeResponse } from './lambda-protocol.js';
+import { MAX_RESPONSE_RECORD_BYTES, RUNTIME_RESPONSE_VERSION, TIMEOUT_MARKER, type RuntimeResponse } from './lambda-protocol.js';
 
 /**
  * The function's environment variables, set by `fanout deploy` from the storage options. They
@@ -150,8 +150,9 @@ function workerForThisContainer(): Worker {
 }
 
 /**
- * Run one invocation. The record is written to S3 in every case; it also comes back in the
- * response when the payload asks for it (synchronous mode) and fits. A failure of the
+ * Run one invocation. The record comes back in the response when the payload asks for it
+ * (synchronous mode) and fits, and is written to S3 unless it came back and the payload says
+ * `durable: false`. A failure of the
  * invocation as a whole is returned, not thrown: Lambda would retry a thrown asynchronous
  * invocation on its own, and core owns retries.
  */
@@ -160,8 +161,8 @@ export async function handler(event: unknown, _context?: LambdaContext): Promise
   try {
     const payload = decodeJsonPayload(event);
     if (typeof payload.timeoutMs === 'number' && payload.timeoutMs > 0) watchdog.start(payload.timeoutMs);
-    const { encoded } = await workerForThisContainer().handle(payload);
-    if (payload.respond && fitsInResponse(encoded.byteLength)) return { fanout: RUNTIME_RESPONSE_VERSION, record: base64(encoded) };
+    const { encoded, respond } = await workerForThisContainer().handle(payload, { maxResponseBytes: MAX_RESPONSE_RECORD_BYTES });
+    if (respond) return { fanout: RUNTIME_RESPONSE_VERSION, record: base64(encoded) };
     return { fanout: RUNTIME_RESPONSE_VERSION, stored: true };
   } catch (error) {
     return { fanout: RUNTIME_RESPONSE_VERSION, error: transportWorkerError(error, 'The Lambda runtime') };

@@ -11,7 +11,7 @@
  */
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import type { TransportedWorkerError } from '@fanout/worker';
-import { base64Length, bytesForBase64Length } from '@fanout/adapter-kit';
+import { bytesForBase64Length } from '@fanout/adapter-kit';
 
 /** Largest synchronous (RequestResponse) request body Lambda accepts: 6 MB, counted as 6 × 2^20 bytes. */
 export const LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -50,11 +50,6 @@ export type RuntimeResponse =
   | { fanout: typeof RUNTIME_RESPONSE_VERSION; stored: true }
   /** The invocation could not run (a task that throws is a record, not this). */
   | { fanout: typeof RUNTIME_RESPONSE_VERSION; error: TransportedWorkerError };
-
-/** Whether a record of this many bytes goes back in the response. */
-export function fitsInResponse(recordBytes: number): boolean {
-  return recordBytes <= MAX_RESPONSE_RECORD_BYTES && base64Length(recordBytes) + RESPONSE_ENVELOPE_BYTES <= LAMBDA_RESPONSE_BYTES;
-}
 
 /** Parse a successful response body. Throws `PROTOCOL_ERROR` for anything the runtime would not send. */
 export function parseRuntimeResponse(body: Uint8Array | undefined, functionName: string): RuntimeResponse {

@@ -95,8 +95,8 @@ async function runInvocation(message: RuntimeInvokeMessage): Promise<RuntimeRepl
     const ready = await worker;
     // The invocation's clock starts now: process start and storage opening are not the task's time.
     send({ type: 'started', id: message.id });
-    const { encoded } = await ready.handle(message.payload);
-    const record = message.respond && encoded.byteLength <= maxResponseBytes ? encoded : null;
+    const { encoded, respond } = await ready.handle({ ...message.payload, respond: message.respond }, { maxResponseBytes });
+    const record = respond ? encoded : null;
     return { type: 'done', id: message.id, record };
   } catch (error) {
     return { type: 'failed', id: message.id, error: transportError(error) };

@@ -21,7 +21,7 @@ const RANGED_INPUT_BYTES = 256 * 1024;
 
 /**
  * Whole jobs through core on the adapter: a map of 1,000 tasks in each declared mode, within the
- * protocol's request targets; mapReduce; 1 MiB inputs and outputs; inputs beyond the payload
+ * protocol's request targets; small results from synchronous responses alone; mapReduce; 1 MiB inputs and outputs; inputs beyond the payload
  * budget read with byte ranges; a task that throws.
  */
 export function describeJobs(setup: AdapterSetup, environment: ConformanceEnvironment = {}): void {
@@ -53,6 +53,22 @@ export function describeJobs(setup: AdapterSetup, environment: ConformanceEnviro
         expect(stats.storage.requestsPerTask, `storage requests per task with ${perInvocation} tasks per invocation`).toBeLessThanOrEqual(2 / perInvocation + 0.1);
       });
     }
+
+    conformanceTest(
+      resolved,
+      `a ${JOB_TASKS}-task job in sync mode with durable: false gets its small results from the responses alone: no storage request but the code's`,
+      { timeoutMs: 180_000, requires: [capability('syncInvoke', declared.capabilities.syncInvoke)] },
+      async () => {
+        const job = await (await executor()).map(square, inputs, { mode: 'sync', durable: false });
+        expect(await job.results({ timeoutMs: within })).toEqual(inputs.map((index) => index * index));
+        const { client, worker } = job.stats().storage;
+        const { get: codeReads, ...otherWorkerRequests } = worker;
+        expect(otherWorkerRequests, 'requests the workers made beyond reading the code').toMatchObject({ getRange: 0, head: 0, put: 0, create: 0, list: 0, delete: 0 });
+        expect(codeReads, 'code reads: at most one per cold container').toBeLessThanOrEqual(job.stats().invocations.coldStarts);
+        // The client: at most the job's fixed requests (code upload check, job object), no record read or listing.
+        expect({ get: client.get, getRange: client.getRange, list: client.list }, 'record reads and listings by the client').toEqual({ get: 0, getRange: 0, list: 0 });
+      },
+    );
 
     conformanceTest(resolved, `mapReduce over ${JOB_TASKS} tasks reduces every mapped value once`, { timeoutMs: 180_000 }, async () => {
       const job = await (await executor()).mapReduce(square, inputs, sum);

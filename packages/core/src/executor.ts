@@ -35,6 +35,13 @@ export type MapOptions = {
   retries?: RetryPolicy;
   /** Launch bounded backup invocations for stragglers. Default: `true`. */
   backups?: boolean;
+  /**
+   * Write every result record to storage. `false` keeps records that come back in a synchronous
+   * response out of storage (no storage request per invocation for small results); the client
+   * then holds their only copy, so if it dies, `fanout results <id>` runs those tasks again.
+   * Large records and asynchronous mode always use storage. Default: `true`.
+   */
+  durable?: boolean;
   /** How the job is shown in `fanout jobs`. Default: the task's module and export. */
   label?: string;
 };
@@ -235,6 +242,7 @@ export class Executor {
       mode,
       retries: { ...this.config.defaults.retries, ...options.retries },
       backups: options.backups ?? this.config.defaults.backups,
+      durable: options.durable ?? this.config.defaults.durable,
       onResult: (result) => handle.recordResult(result),
       onDone: () => {
         this.runs.delete(run);

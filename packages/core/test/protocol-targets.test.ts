@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { totalRequests } from '@fanout/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Executor } from '../src/index.js';
-import { double } from './fixtures/tasks.js';
+import { double, echo } from './fixtures/tasks.js';
 
 // DESIGN.md §4: at most 2/c + 0.1 storage requests per task (c = tasks per invocation), at most
 // 2 fixed requests per job, and nothing once the job is done. Measured by the request-counting
@@ -47,5 +47,28 @@ describe.each([
     const before = totalRequests(stats.storage.client);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(totalRequests(job.stats().storage.client)).toBe(before);
+  });
+});
+
+// DESIGN.md §4: where the invocation is synchronous, storage is touched only for durability or
+// for large results. With `durable: false` a small record travels in the response alone.
+describe('a synchronous map with durable: false', () => {
+  it('makes no storage request for small results beyond the job fixed ones and the code read', async () => {
+    const job = await fanout.map(double, inputs, { mode: 'sync', durable: false, chunkSize: 10 });
+    expect(await job.results()).toEqual(inputs.map((value) => value * 2));
+    const stats = job.stats();
+    expect(stats.storage.worker.create + stats.storage.worker.put).toBe(0);
+    expect(stats.storage.worker.get).toBeLessThanOrEqual(stats.invocations.coldStarts);
+    expect(stats.storage.totalRequests - stats.storage.fixedRequests - stats.storage.worker.get).toBe(0);
+  });
+
+  it('still stores a record too large for the response, and reads it from there', async () => {
+    // 400 KiB results: over the local backend's 256 KiB response budget.
+    const large = Array.from({ length: 4 }, (_, index) => new Uint8Array(400 * 1024).fill(index));
+    const job = await fanout.map(echo, large, { mode: 'sync', durable: false, chunkSize: 1 });
+    expect((await job.results()).map((bytes) => bytes[0])).toEqual([0, 1, 2, 3]);
+    const stats = job.stats();
+    expect(stats.storage.worker.create).toBe(stats.invocations.attempts);
+    expect(stats.storage.client.get).toBe(stats.invocations.attempts);
   });
 });

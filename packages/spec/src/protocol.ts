@@ -46,9 +46,16 @@ export type InvocationPayloadV1 = {
   resultKey: string;
   /**
    * Whether the caller reads the record from the invocation's response (synchronous mode).
-   * The record is written to storage in both cases, so that a client that crashed can re-attach.
+   * The record is written to storage as well unless `durable` is `false`.
    */
   respond: boolean;
+  /**
+   * `false` lets a record that goes back in the response skip storage altogether: the caller
+   * holds the only copy, so a client that crashes loses it and a re-attached job runs those
+   * tasks again. A record too large for the response is written regardless. Absent means
+   * `true`: every record is written, so that a client that crashed can re-attach.
+   */
+  durable?: boolean;
   /** Milliseconds the invocation may run; the backend kills it after this. */
   timeoutMs: number;
 };

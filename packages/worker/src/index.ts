@@ -2,7 +2,7 @@
  * `@fanout/worker`: the one generic invocation handler every runtime wraps (a child process, a
  * Lambda handler, a Cloud Function), and the job protocol's codec shared with the client.
  */
-export { Worker, type InvocationResult, type WorkerOptions } from './worker.js';
+export { Worker, type HandleOptions, type InvocationResult, type WorkerOptions } from './worker.js';
 export { encodeRecord, decodeRecord } from './record-codec.js';
 export { serializeValue, deserializeValue, frame, framedSize, unframe } from './serialization.js';
 export { CountingStorage, emptyRequestCounts, addRequestCounts, totalRequests } from './counting-storage.js';

@@ -27,11 +27,24 @@ export type WorkerOptions = {
   echoLogs?: boolean;
 };
 
+/** What the runtime calling {@link Worker.handle} can do with a record. */
+export type HandleOptions = {
+  /**
+   * The largest record, in bytes, the runtime can return in its response. A record that fits
+   * goes back in the response when the payload asks for it (`respond`); without this, none does.
+   */
+  maxResponseBytes?: number;
+};
+
 /** What one invocation produced. */
 export type InvocationResult = {
   record: ResultRecordV1;
   /** The record as written to storage and as returned in a synchronous response. */
   encoded: Uint8Array;
+  /** Whether the runtime returns `encoded` in its response: the payload asked, and it fits. */
+  respond: boolean;
+  /** Whether the record was written to storage (always, unless it is returned and the payload says `durable: false`). */
+  stored: boolean;
 };
 
 type TaskFunction = (input: unknown) => unknown;
@@ -62,7 +75,7 @@ export class Worker {
    * version (`PROTOCOL_ERROR`), a bundle that fails verification (`CODE_INTEGRITY_FAILED`), or a
    * storage failure.
    */
-  async handle(payload: InvocationPayloadV1): Promise<InvocationResult> {
+  async handle(payload: InvocationPayloadV1, options: HandleOptions = {}): Promise<InvocationResult> {
     assertPayload(payload);
     const startedMs = Date.now();
     const storage = new CountingStorage(this.options.storage);
@@ -76,7 +89,9 @@ export class Worker {
     );
 
     const canCreate = storage.create !== undefined;
-    // Count the record's own write before encoding it, so the record reports it.
+    // The record counts its own write. When it travels in the response alone (`durable: false`
+    // and it fits), that write does not happen: it is uncounted and the (small) record encoded again.
+    const maxResponseBytes = payload.respond ? (options.maxResponseBytes ?? 0) : 0;
     storage.counts[canCreate ? 'create' : 'put'] += 1;
     const record: ResultRecordV1 = {
       protocol: PROTOCOL_VERSION,
@@ -90,12 +105,17 @@ export class Worker {
       logTail: tail,
       storage: storage.counts,
     };
-    const encoded = encodeRecord(record);
+    let encoded = encodeRecord(record);
+    if (payload.durable === false && encoded.byteLength <= maxResponseBytes) {
+      storage.counts[canCreate ? 'create' : 'put'] -= 1; // record.storage is this same object
+      encoded = encodeRecord(record);
+      return { record, encoded, respond: true, stored: false };
+    }
     // A duplicate (a retry or a backup that lost the race) leaves the first record in place; its
     // own record still goes back in a synchronous response, and is interchangeable with it.
     if (canCreate) await this.options.storage.create!(payload.resultKey, encoded);
     else await this.options.storage.put(payload.resultKey, encoded);
-    return { record, encoded };
+    return { record, encoded, respond: encoded.byteLength <= maxResponseBytes, stored: true };
   }
 
   private loadCode(payload: InvocationPayloadV1, storage: StorageBackendV1): Promise<Record<string, unknown>> {

@@ -26,6 +26,7 @@ export const jobDefaultsSchema = z.strictObject({
   mode: z.enum(['auto', 'sync', 'async']).optional(),
   retries: retriesSchema.optional(),
   backups: z.boolean().optional(),
+  durable: z.boolean().optional(),
 });
 
 const profileSchema = z.strictObject({

@@ -35,6 +35,7 @@ export const ENVIRONMENT_VARIABLES = {
   FANOUT_CONCURRENCY: 'most invocations in flight',
   FANOUT_TIMEOUT_MS: 'deadline of each invocation in milliseconds',
   FANOUT_MODE: 'invocation mode: auto, sync or async',
+  FANOUT_DURABLE: 'true or false: whether every result record is written to storage (sync mode)',
 } as const;
 
 export type BackendSelection = {
@@ -56,6 +57,7 @@ export type ResolvedConfig = {
     mode: 'auto' | 'sync' | 'async';
     retries: Required<RetryPolicy>;
     backups: boolean;
+    durable: boolean;
   };
   plugins: AdapterPluginV1[];
   /** Directory relative paths in options resolve against: the config file's, or the working directory. */
@@ -114,6 +116,7 @@ export async function loadConfig(fromCode: FanoutConfig = {}, options: LoadConfi
     mode: 'auto',
     retries: { ...DEFAULT_RETRIES },
     backups: true,
+    durable: true,
   };
   for (const layer of layers) {
     if (layer.compute !== undefined) compute = selection(layer.compute, profilePath('compute.options', layer));
@@ -205,6 +208,10 @@ function readEnvironment(env: Record<string, string | undefined>): FanoutConfig 
         break;
       case 'FANOUT_MODE':
         defaults.mode = value;
+        break;
+      case 'FANOUT_DURABLE':
+        if (value !== 'true' && value !== 'false') throw configError(`FANOUT_DURABLE must be true or false; got ${JSON.stringify(value)}.`);
+        defaults.durable = value === 'true';
         break;
       default:
         break;

@@ -69,6 +69,8 @@ export type JobRunOptions = {
   mode: 'sync' | 'async';
   retries: Required<RetryPolicy>;
   backups: boolean;
+  /** `false`: records returned in synchronous responses are not written to storage. */
+  durable: boolean;
   /** Called for every task as it completes, in completion order. */
   onResult: (result: TaskResult<unknown>) => void;
   /** Called once, when every task has an outcome. */
@@ -251,6 +253,7 @@ export class JobRun {
       tasks: { first: unit.first, count: unit.count },
       resultKey: layout.resultKey(manifest.id, unit.first, unit.count),
       respond: mode === 'sync',
+      ...(mode === 'sync' && !this.options.durable ? { durable: false } : {}),
       timeoutMs: manifest.timeoutMs,
     } as const;
     // Inputs that fit the budget travel inline; the rest are read from the job object.
