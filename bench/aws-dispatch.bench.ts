@@ -5,8 +5,9 @@
 // every Event invocation 202 at once; so the figures measure the client side of dispatch.
 //
 // Both clients are configured alike (keep-alive sockets sized to the concurrency, no SDK retries,
-// the SDK's middleware cache), so the ratio is fanout's own overhead: encoding the payload, the
-// abort signal core passes with every invocation, error mapping.
+// the SDK's middleware cache). fanout sends from its dispatch threads (the adapter's default,
+// docs/decisions/0010), the plain loop from the one thread a plain user has; the CPU figures
+// count every thread of this process, the test server's excluded.
 //
 // Run with `pnpm run bench:aws-dispatch` (after `npx tsc -b`). The last line is one JSON object.
 import { fork } from 'node:child_process';

@@ -1,5 +1,6 @@
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
-import { abortError, encodeJsonPayload, fromBase64, jsonPayloadSize } from '@fanout/adapter-kit';
+import { availableParallelism } from 'node:os';
+import { abortError, DispatchThreadPool, encodeJsonPayload, fromBase64, jsonPayloadSize } from '@fanout/adapter-kit';
 import {
   ErrorCode,
   FanoutError,
@@ -39,9 +40,24 @@ export type AwsComputeSettings = AwsConnectionOptions & {
   concurrency?: number;
   /** Declared `maxConcurrency`, and the number of sockets the client opens at most. Default: 1000. */
   maxConcurrency?: number;
+  /**
+   * Worker threads that send invocations, each with its own client and a share of the sockets;
+   * `0` sends them from the calling thread. An Invoke costs the SDK about 0.6 ms of CPU, so one
+   * thread tops out near 1,500 a second; see docs/decisions/0010. Ignored with `client`.
+   * Default: the number of cores, at most 4.
+   */
+  dispatchThreads?: number;
   /** A ready client, for tests or custom middleware; the connection settings are then ignored. */
   client?: LambdaClient;
 };
+
+/** The thread module, from `dist` whether this file runs from `src` (tests) or `dist`. */
+const DISPATCH_THREAD_ENTRY = new URL('../dist/aws-dispatch-thread.js', import.meta.url);
+
+/** Default {@link AwsComputeSettings.dispatchThreads}. */
+export function defaultDispatchThreads(): number {
+  return Math.min(4, availableParallelism());
+}
 
 /**
  * Compute on AWS Lambda: each invocation runs the generic worker in the function `fanout deploy`
@@ -59,6 +75,7 @@ export class AwsCompute implements ComputeBackendV1 {
   readonly client: LambdaClient;
 
   private readonly ownsClient: boolean;
+  private readonly threads: DispatchThreadPool | undefined;
   private disposed = false;
 
   constructor(settings: AwsComputeSettings = {}) {
@@ -80,6 +97,26 @@ export class AwsCompute implements ComputeBackendV1 {
         // dispatch path, which sends thousands of Invokes a second, that was the largest cost.
         cacheMiddleware: true,
       });
+    const threads = settings.client ? 0 : (settings.dispatchThreads ?? defaultDispatchThreads());
+    if (!Number.isSafeInteger(threads) || threads < 0) throw new TypeError(`AwsCompute needs dispatchThreads >= 0, got ${threads}.`);
+    if (threads > 0 && DispatchThreadPool.available(DISPATCH_THREAD_ENTRY)) {
+      const { client: _client, ...plain } = settings;
+      const socketsPerThread = Math.ceil(maxConcurrency / threads);
+      const perThread: AwsComputeSettings = {
+        ...plain,
+        concurrency: Math.min(concurrency, socketsPerThread),
+        maxConcurrency: socketsPerThread,
+        dispatchThreads: 0,
+      };
+      this.threads = new DispatchThreadPool({
+        entry: DISPATCH_THREAD_ENTRY,
+        settings: perThread,
+        threads,
+        name: 'Lambda',
+        // The SDK's notice about Node versions was this process's to give, once; not once per thread.
+        env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      });
+    }
     this.capabilities = {
       syncInvoke: true,
       asyncInvoke: true,
@@ -106,6 +143,11 @@ export class AwsCompute implements ComputeBackendV1 {
     }
     if (this.disposed) throw disposedError('Lambda compute');
     if (signal?.aborted) throw abortError(signal);
+    if (this.threads) {
+      // The first invocations go out from here while the threads load the SDK.
+      this.threads.start();
+      if (this.threads.ready) return this.threads.invoke(payload, options);
+    }
     // Lambda drops an Event invocation's response, so a record must never count on it there.
     const body = encodeJsonPayload(mode === 'async' && payload.respond ? { ...payload, respond: false } : payload);
     const limit = this.capabilities.maxPayloadBytes![mode]!;
@@ -154,6 +196,7 @@ export class AwsCompute implements ComputeBackendV1 {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    await this.threads?.dispose();
     if (this.ownsClient) this.client.destroy();
   }
 }

@@ -14,3 +14,4 @@ export {
   base64,
   fromBase64,
 } from './json-payload-codec.js';
+export { DispatchThreadPool, serveComputeInThreads, type DispatchThreadPoolOptions } from './dispatch-threads.js';
