@@ -102,6 +102,19 @@ describe('fanout run', () => {
     SLOW,
   );
 
+  it(
+    'with --no-durable writes no result record for results that come back in responses',
+    async () => {
+      const run = await runCli(project.cwd, ['run', 'tasks.mjs', 'square', '--inputs', 'numbers.json', '--mode', 'sync', '--no-durable', '--chunk-size', '1', '--json', '-o', 'not-durable.jsonl']);
+      expect(run.exitCode).toBe(0);
+      const stats = JSON.parse(run.stdout);
+      expect(stats.tasks.succeeded).toBe(5);
+      expect(stats.invocations.attempts).toBe(5);
+      expect(stats.storage.worker.create + stats.storage.worker.put).toBe(0);
+    },
+    SLOW,
+  );
+
   it('prints an empty array for an empty inputs file without starting a job', async () => {
     const run = await runCli(project.cwd, ['run', 'tasks.mjs', 'square', '--inputs', 'empty.json']);
     expect(run.exitCode).toBe(0);

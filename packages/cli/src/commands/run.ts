@@ -17,6 +17,7 @@ type RunOptions = {
   concurrency?: number;
   timeout?: number;
   mode?: 'auto' | 'sync' | 'async';
+  durable?: boolean;
   label?: string;
   output?: string;
   json?: boolean;
@@ -53,6 +54,7 @@ export function registerRunCommand(program: Command, context: CommandContext): v
     .addOption(new Option('--concurrency <n>', 'most invocations in flight at once').argParser(parsePositiveInteger))
     .addOption(new Option('--timeout <ms>', 'deadline of each invocation, in milliseconds').argParser(parsePositiveInteger))
     .addOption(new Option('--mode <mode>', 'how invocations return their results').choices(['auto', 'sync', 'async']))
+    .option('--no-durable', 'keep results that come back in synchronous responses out of storage (cheaper; re-attaching runs those tasks again)')
     .option('-o, --output <file>', "write every outcome as JSON lines to this file ('-' for stdout)")
     .option('--label <text>', 'label shown by fanout jobs (default: module#export)')
     .option('--json', 'print the final job statistics as JSON on stdout')
@@ -80,6 +82,8 @@ async function runCommand(module: string, exportName: string, options: RunOption
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.timeout !== undefined ? { timeoutMs: options.timeout } : {}),
       ...(options.mode !== undefined ? { mode: options.mode } : {}),
+      // Only the flag's negative form means anything; without it the configured default holds.
+      ...(options.durable === false ? { durable: false } : {}),
       label: options.label ?? `${basename(modulePath)}#${exportName}`,
     });
     if (!options.quiet) {
