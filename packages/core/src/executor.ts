@@ -346,27 +346,15 @@ export class Executor {
   }
 }
 
-/** Bytes per write when streaming the job object: few, large writes without one giant copy. */
-const STREAM_BLOCK_BYTES = 8 * 1024 * 1024;
-
-/** The job object's parts, joined into blocks of about {@link STREAM_BLOCK_BYTES}; replayable for retries. */
+/**
+ * The job object's parts as they are, replayable for retries. They are not joined into blocks
+ * here: the storage decides how to batch its writes (the folder storage writes them with vectored
+ * writes, an S3 upload gathers them into its parts), so they are never copied on the client.
+ */
 function streamParts(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
-  return replayableBody(() => blocksOf(parts));
-}
-
-async function* blocksOf(parts: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  let block: Uint8Array[] = [];
-  let size = 0;
-  for (const part of parts) {
-    block.push(part);
-    size += part.byteLength;
-    if (size >= STREAM_BLOCK_BYTES) {
-      yield Buffer.concat(block, size);
-      block = [];
-      size = 0;
-    }
-  }
-  if (size > 0) yield Buffer.concat(block, size);
+  return replayableBody(async function* () {
+    yield* parts;
+  });
 }
 
 function serializeInput(input: unknown, index: number): Buffer {

@@ -34,6 +34,7 @@ export const computeDefaults = {
   maxConcurrency: 1000,
   classifiesFailures: false,
   cancelsRunningInvocations: false,
+  prefersStoredInputs: false,
 } as const;
 
 export type ResolvedComputeCapabilities = {
@@ -47,6 +48,7 @@ export type ResolvedComputeCapabilities = {
   maxConcurrency: number;
   classifiesFailures: boolean;
   cancelsRunningInvocations: boolean;
+  prefersStoredInputs: boolean;
 };
 
 /** Fill in the defaults for a storage backend's declared capabilities. */
