@@ -7,7 +7,7 @@ import {
   type ResolvedComputeCapabilities,
   type StorageBackendV1,
 } from '@fanout/spec';
-import { CountingStorage, decodeRecord, serializeValue, totalRequests } from '@fanout/worker';
+import { CountingStorage, decodeRecord, serializeValue, serializeValueToParts, totalRequests } from '@fanout/worker';
 import { bundleInline, bundleModule, type CodeBundle } from './bundle/bundler.js';
 import { resolveTaskSource, type TaskSource } from './bundle/task-source.js';
 import type { RetryPolicy } from './config/config-schema.js';
@@ -74,7 +74,10 @@ export class Executor {
     this.layout = new StorageLayout(dependencies.config.prefix);
   }
 
-  /** Run `task` over every input. Resolves once the job is stored and dispatching; await its results on the handle. */
+  /**
+   * Run `task` over every input. Resolves once the job is stored and dispatching; await its
+   * results on the handle. Inputs are read until then: leave them unmodified until it resolves.
+   */
   async map<Input, Output>(
     task: TaskFunction<Input, Output> | TaskReference,
     inputs: Iterable<Input> | AsyncIterable<Input>,
@@ -82,8 +85,13 @@ export class Executor {
   ): Promise<Job<Awaited<Output>>> {
     this.assertUsable();
     const source = await resolveTaskSource(task as TaskFunction<never>, this.config.baseDirectory);
-    const serialized: Buffer[] = [];
-    for await (const input of inputs) serialized.push(serializeInput(input, serialized.length));
+    // Where inputs are read from storage once the job object is stored (before this call
+    // returns), large views in them are referenced rather than copied: the job object is written,
+    // and the first payloads are cut, while the caller still awaits map(). Elsewhere inline
+    // payloads are cut from them later, so they are copied and the caller may reuse its arrays.
+    const referenceViews = this.capabilities.prefersStoredInputs;
+    const serialized: Uint8Array[][] = [];
+    for await (const input of inputs) serialized.push(serializeInput(input, serialized.length, referenceViews));
     const bundle = await this.bundleFor(source);
     const exportName = source.kind === 'module' ? source.exportName : 'default';
     if (!bundle.exports.includes(exportName)) {
@@ -357,9 +365,9 @@ function streamParts(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
   });
 }
 
-function serializeInput(input: unknown, index: number): Buffer {
+function serializeInput(input: unknown, index: number, referenceViews: boolean): Uint8Array[] {
   try {
-    return serializeValue(input);
+    return referenceViews ? serializeValueToParts(input) : [serializeValue(input)];
   } catch (error) {
     throw new FanoutError(
       `Input ${index} cannot be serialized: ${(error as Error).message}. Inputs must be plain data (objects, arrays, strings, numbers, Uint8Array, Date, Map, Set, BigInt), not functions, symbols or class instances with methods.`,

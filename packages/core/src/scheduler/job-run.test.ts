@@ -52,7 +52,7 @@ function newRun(options: {
       chunkSize: 1,
       timeoutMs: 60_000,
     },
-    Array.from({ length: options.taskCount }, (_, index) => serializeValue(index)),
+    Array.from({ length: options.taskCount }, (_, index) => [serializeValue(index)]),
   );
   const payloads: InvocationPayloadV1[] = [];
   const capabilities: ComputeCapabilitiesV1 = { syncInvoke: true, maxConcurrency: options.concurrency, ...options.capabilities };
