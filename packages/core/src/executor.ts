@@ -354,14 +354,35 @@ export class Executor {
   }
 }
 
+/** Parts at least this large are streamed as they are; smaller ones are joined into blocks. */
+const LARGE_PART_BYTES = 16 * 1024;
+
+/** Most bytes of small parts joined into one block. */
+const SMALL_PARTS_BLOCK_BYTES = 1024 * 1024;
+
 /**
- * The job object's parts as they are, replayable for retries. They are not joined into blocks
- * here: the storage decides how to batch its writes (the folder storage writes them with vectored
- * writes, an S3 upload gathers them into its parts), so they are never copied on the client.
+ * The job object's bytes, replayable for retries. Large parts (inputs' serialized bytes, or the
+ * caller's own arrays) are streamed as they are, never copied on the client: the storage decides
+ * how to batch its writes (the folder storage uses vectored writes, an S3 upload gathers its own
+ * parts). Runs of small parts (frame headers, small inputs) are joined, so that a job of many
+ * small inputs is not streamed as tens of thousands of chunks.
  */
 function streamParts(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
   return replayableBody(async function* () {
-    yield* parts;
+    let small: Uint8Array[] = [];
+    let size = 0;
+    for (const part of parts) {
+      if (part.byteLength < LARGE_PART_BYTES) {
+        small.push(part);
+        size += part.byteLength;
+        if (size < SMALL_PARTS_BLOCK_BYTES) continue;
+      }
+      if (size > 0) yield Buffer.concat(small, size);
+      small = [];
+      size = 0;
+      if (part.byteLength >= LARGE_PART_BYTES) yield part;
+    }
+    if (size > 0) yield Buffer.concat(small, size);
   });
 }
 
