@@ -23,7 +23,10 @@ import { JobRun } from './scheduler/job-run.js';
 
 /** Options for one job; each falls back to the executor's configured defaults. */
 export type MapOptions = {
-  /** Tasks per invocation, or `'auto'` (about four invocations per unit of concurrency, at most 1000 tasks each). */
+  /**
+   * Tasks per invocation, or `'auto'`: about four invocations per unit of concurrency (the
+   * backend's `invocationsPerSlot`), at most 1000 tasks each.
+   */
   chunkSize?: number | 'auto';
   /** Most invocations in flight. Default: the configured value, else the backend's `defaultConcurrency`. */
   concurrency?: number;
@@ -109,7 +112,7 @@ export class Executor {
       label: options.label ?? describeSource(source),
       code: { key: this.layout.codeKey(bundle.sha256), sha256: bundle.sha256, exportName },
       taskCount: serialized.length,
-      chunkSize: chunkSizeFor(options.chunkSize ?? this.config.defaults.chunkSize, serialized.length, concurrency),
+      chunkSize: chunkSizeFor(options.chunkSize ?? this.config.defaults.chunkSize, serialized.length, concurrency, this.capabilities.invocationsPerSlot),
       timeoutMs: this.timeoutFor(options),
     };
     await this.upload(storage, bundle);
@@ -397,13 +400,13 @@ function serializeInput(input: unknown, index: number, referenceViews: boolean):
   }
 }
 
-export function chunkSizeFor(chunkSize: number | 'auto', taskCount: number, concurrency: number): number {
+export function chunkSizeFor(chunkSize: number | 'auto', taskCount: number, concurrency: number, invocationsPerSlot = 4): number {
   if (chunkSize !== 'auto') {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new TypeError(`chunkSize must be 'auto' or a whole number of at least 1; got ${chunkSize}.`);
     return chunkSize;
   }
-  // About four invocations per slot balances the tail without paying per-invocation overhead per task.
-  return Math.max(1, Math.min(MAX_AUTO_CHUNK, Math.ceil(taskCount / (concurrency * 4))));
+  // A few invocations per slot balance the tail without paying per-invocation overhead per task.
+  return Math.max(1, Math.min(MAX_AUTO_CHUNK, Math.ceil(taskCount / (concurrency * invocationsPerSlot))));
 }
 
 function describeSource(source: TaskSource): string {

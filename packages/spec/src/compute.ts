@@ -53,6 +53,12 @@ export type ComputeCapabilitiesV1 = {
    * travel inline, which saves a storage request per invocation on a cloud platform).
    */
   prefersStoredInputs?: boolean;
+  /**
+   * Invocations per unit of concurrency that automatic chunking aims for. More, smaller
+   * invocations balance the tail of a job better and hold smaller records; each costs one
+   * invocation's overhead. Default: 4.
+   */
+  invocationsPerSlot?: number;
 };
 
 export type InvokeOptions = {

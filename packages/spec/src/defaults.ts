@@ -35,6 +35,7 @@ export const computeDefaults = {
   classifiesFailures: false,
   cancelsRunningInvocations: false,
   prefersStoredInputs: false,
+  invocationsPerSlot: 4,
 } as const;
 
 export type ResolvedComputeCapabilities = {
@@ -49,6 +50,7 @@ export type ResolvedComputeCapabilities = {
   classifiesFailures: boolean;
   cancelsRunningInvocations: boolean;
   prefersStoredInputs: boolean;
+  invocationsPerSlot: number;
 };
 
 /** Fill in the defaults for a storage backend's declared capabilities. */
