@@ -28,7 +28,8 @@ import type { RuntimeInitMessage, RuntimeInvokeMessage, RuntimeReply } from './l
 /**
  * Largest payload, in bytes. The IPC channel has no small limit of its own (V8 serialization over
  * a pipe), so the number only bounds the memory one message costs on both sides. Inline inputs
- * let an invocation start before the job object is written, so the budget is generous.
+ * let the first invocations start before the job object is written, so the budget is generous;
+ * once it is stored, inputs are read from it instead (`prefersStoredInputs`).
  */
 export const LOCAL_PAYLOAD_BYTES = 64 * 1024 * 1024;
 
@@ -155,6 +156,12 @@ export class LocalCompute implements ComputeBackendV1 {
       classifiesFailures: true,
       // Aborting kills the child running the invocation, before it can write its record.
       cancelsRunningInvocations: true,
+      // A child reads a range of the job object from the page cache with one read; inline, the
+      // same bytes are joined, serialized, piped in 64 KiB pieces and joined again.
+      prefersStoredInputs: true,
+      // An invocation costs a small message and one read here, so twice the default number of
+      // smaller ones pays: the last ones finish sooner and records are half the size.
+      invocationsPerSlot: 8,
     };
   }
 

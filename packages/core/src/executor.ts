@@ -7,7 +7,7 @@ import {
   type ResolvedComputeCapabilities,
   type StorageBackendV1,
 } from '@fanout/spec';
-import { CountingStorage, decodeRecord, serializeValue, totalRequests } from '@fanout/worker';
+import { CountingStorage, decodeRecord, serializeValue, serializeValueToParts, totalRequests } from '@fanout/worker';
 import { bundleInline, bundleModule, type CodeBundle } from './bundle/bundler.js';
 import { resolveTaskSource, type TaskSource } from './bundle/task-source.js';
 import type { RetryPolicy } from './config/config-schema.js';
@@ -23,7 +23,10 @@ import { JobRun } from './scheduler/job-run.js';
 
 /** Options for one job; each falls back to the executor's configured defaults. */
 export type MapOptions = {
-  /** Tasks per invocation, or `'auto'` (about four invocations per unit of concurrency, at most 1000 tasks each). */
+  /**
+   * Tasks per invocation, or `'auto'`: about four invocations per unit of concurrency (the
+   * backend's `invocationsPerSlot`), at most 1000 tasks each.
+   */
   chunkSize?: number | 'auto';
   /** Most invocations in flight. Default: the configured value, else the backend's `defaultConcurrency`. */
   concurrency?: number;
@@ -81,7 +84,10 @@ export class Executor {
     this.layout = new StorageLayout(dependencies.config.prefix);
   }
 
-  /** Run `task` over every input. Resolves once the job is stored and dispatching; await its results on the handle. */
+  /**
+   * Run `task` over every input. Resolves once the job is stored and dispatching; await its
+   * results on the handle. Inputs are read until then: leave them unmodified until it resolves.
+   */
   async map<Input, Output>(
     task: TaskFunction<Input, Output> | TaskReference,
     inputs: Iterable<Input> | AsyncIterable<Input>,
@@ -89,8 +95,13 @@ export class Executor {
   ): Promise<Job<Awaited<Output>>> {
     this.assertUsable();
     const source = await resolveTaskSource(task as TaskFunction<never>, this.config.baseDirectory);
-    const serialized: Buffer[] = [];
-    for await (const input of inputs) serialized.push(serializeInput(input, serialized.length));
+    // Where inputs are read from storage once the job object is stored (before this call
+    // returns), large views in them are referenced rather than copied: the job object is written,
+    // and the first payloads are cut, while the caller still awaits map(). Elsewhere inline
+    // payloads are cut from them later, so they are copied and the caller may reuse its arrays.
+    const referenceViews = this.capabilities.prefersStoredInputs;
+    const serialized: Uint8Array[][] = [];
+    for await (const input of inputs) serialized.push(serializeInput(input, serialized.length, referenceViews));
     const bundle = await this.bundleFor(source);
     const exportName = source.kind === 'module' ? source.exportName : 'default';
     if (!bundle.exports.includes(exportName)) {
@@ -108,7 +119,7 @@ export class Executor {
       label: options.label ?? describeSource(source),
       code: { key: this.layout.codeKey(bundle.sha256), sha256: bundle.sha256, exportName },
       taskCount: serialized.length,
-      chunkSize: chunkSizeFor(options.chunkSize ?? this.config.defaults.chunkSize, serialized.length, concurrency),
+      chunkSize: chunkSizeFor(options.chunkSize ?? this.config.defaults.chunkSize, serialized.length, concurrency, this.capabilities.invocationsPerSlot),
       timeoutMs: this.timeoutFor(options),
     };
     await this.upload(storage, bundle);
@@ -354,32 +365,41 @@ export class Executor {
   }
 }
 
-/** Bytes per write when streaming the job object: few, large writes without one giant copy. */
-const STREAM_BLOCK_BYTES = 8 * 1024 * 1024;
+/** Parts at least this large are streamed as they are; smaller ones are joined into blocks. */
+const LARGE_PART_BYTES = 16 * 1024;
 
-/** The job object's parts, joined into blocks of about {@link STREAM_BLOCK_BYTES}; replayable for retries. */
+/** Most bytes of small parts joined into one block. */
+const SMALL_PARTS_BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * The job object's bytes, replayable for retries. Large parts (inputs' serialized bytes, or the
+ * caller's own arrays) are streamed as they are, never copied on the client: the storage decides
+ * how to batch its writes (the folder storage uses vectored writes, an S3 upload gathers its own
+ * parts). Runs of small parts (frame headers, small inputs) are joined, so that a job of many
+ * small inputs is not streamed as tens of thousands of chunks.
+ */
 function streamParts(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
-  return replayableBody(() => blocksOf(parts));
-}
-
-async function* blocksOf(parts: readonly Uint8Array[]): AsyncGenerator<Uint8Array> {
-  let block: Uint8Array[] = [];
-  let size = 0;
-  for (const part of parts) {
-    block.push(part);
-    size += part.byteLength;
-    if (size >= STREAM_BLOCK_BYTES) {
-      yield Buffer.concat(block, size);
-      block = [];
+  return replayableBody(async function* () {
+    let small: Uint8Array[] = [];
+    let size = 0;
+    for (const part of parts) {
+      if (part.byteLength < LARGE_PART_BYTES) {
+        small.push(part);
+        size += part.byteLength;
+        if (size < SMALL_PARTS_BLOCK_BYTES) continue;
+      }
+      if (size > 0) yield Buffer.concat(small, size);
+      small = [];
       size = 0;
+      if (part.byteLength >= LARGE_PART_BYTES) yield part;
     }
-  }
-  if (size > 0) yield Buffer.concat(block, size);
+    if (size > 0) yield Buffer.concat(small, size);
+  });
 }
 
-function serializeInput(input: unknown, index: number): Buffer {
+function serializeInput(input: unknown, index: number, referenceViews: boolean): Uint8Array[] {
   try {
-    return serializeValue(input);
+    return referenceViews ? serializeValueToParts(input) : [serializeValue(input)];
   } catch (error) {
     throw new FanoutError(
       `Input ${index} cannot be serialized: ${(error as Error).message}. Inputs must be plain data (objects, arrays, strings, numbers, Uint8Array, Date, Map, Set, BigInt), not functions, symbols or class instances with methods.`,
@@ -388,13 +408,13 @@ function serializeInput(input: unknown, index: number): Buffer {
   }
 }
 
-export function chunkSizeFor(chunkSize: number | 'auto', taskCount: number, concurrency: number): number {
+export function chunkSizeFor(chunkSize: number | 'auto', taskCount: number, concurrency: number, invocationsPerSlot = 4): number {
   if (chunkSize !== 'auto') {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new TypeError(`chunkSize must be 'auto' or a whole number of at least 1; got ${chunkSize}.`);
     return chunkSize;
   }
-  // About four invocations per slot balances the tail without paying per-invocation overhead per task.
-  return Math.max(1, Math.min(MAX_AUTO_CHUNK, Math.ceil(taskCount / (concurrency * 4))));
+  // A few invocations per slot balance the tail without paying per-invocation overhead per task.
+  return Math.max(1, Math.min(MAX_AUTO_CHUNK, Math.ceil(taskCount / (concurrency * invocationsPerSlot))));
 }
 
 function describeSource(source: TaskSource): string {

@@ -44,6 +44,21 @@ export type ComputeCapabilitiesV1 = {
    * leave it out; aborting then only stops waiting. Default: `false`.
    */
   cancelsRunningInvocations?: boolean;
+  /**
+   * Whether a worker reads its inputs from the stored job object more cheaply than it receives
+   * them inline (local processes read the page cache with one system call, where an inline
+   * payload is copied and serialized on both sides of a pipe). Core then sends inputs inline only
+   * while the job object is still being written, so that the first invocations need not wait for
+   * it, and by reference afterwards. Default: `false` (inputs under `maxPayloadBytes` always
+   * travel inline, which saves a storage request per invocation on a cloud platform).
+   */
+  prefersStoredInputs?: boolean;
+  /**
+   * Invocations per unit of concurrency that automatic chunking aims for. More, smaller
+   * invocations balance the tail of a job better and hold smaller records; each costs one
+   * invocation's overhead. Default: 4.
+   */
+  invocationsPerSlot?: number;
 };
 
 export type InvokeOptions = {

@@ -34,6 +34,8 @@ export const computeDefaults = {
   maxConcurrency: 1000,
   classifiesFailures: false,
   cancelsRunningInvocations: false,
+  prefersStoredInputs: false,
+  invocationsPerSlot: 4,
 } as const;
 
 export type ResolvedComputeCapabilities = {
@@ -47,6 +49,8 @@ export type ResolvedComputeCapabilities = {
   maxConcurrency: number;
   classifiesFailures: boolean;
   cancelsRunningInvocations: boolean;
+  prefersStoredInputs: boolean;
+  invocationsPerSlot: number;
 };
 
 /** Fill in the defaults for a storage backend's declared capabilities. */

@@ -4,7 +4,7 @@
  */
 export { Worker, type HandleOptions, type InvocationResult, type WorkerOptions } from './worker.js';
 export { encodeRecord, decodeRecord } from './record-codec.js';
-export { serializeValue, deserializeValue, frame, framedSize, unframe } from './serialization.js';
+export { serializeValue, serializeValueToParts, deserializeValue, frame, framedSize, unframe } from './serialization.js';
 export { CountingStorage, emptyRequestCounts, addRequestCounts, totalRequests } from './counting-storage.js';
 export { captureLogs, LOG_TAIL_BYTES } from './log-capture.js';
 export { transportWorkerError, rebuildWorkerError, type TransportedWorkerError } from './worker-failure.js';

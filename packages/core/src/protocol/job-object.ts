@@ -46,15 +46,20 @@ export type EncodedJobObject = {
  * per job, read with byte ranges by workers whose inputs did not fit inline, and read whole by a
  * client that re-attaches.
  *
- * The inputs are kept as the separate arrays they were serialized into: the object is streamed
- * to storage part by part and inline payloads are cut from the parts, so a large job's inputs
- * are never copied into one buffer on the client.
+ * Each input comes as the parts it was serialized into (one array, or several when large views
+ * were referenced rather than copied, see `serializeValueToParts`). The parts are kept as they
+ * are: the object is streamed to storage part by part and inline payloads are cut from the parts,
+ * so a large job's inputs are never copied into one buffer on the client.
  */
-export function encodeJobObject(manifest: Omit<JobManifest, 'inputOffsets'>, serialized: readonly Uint8Array[]): EncodedJobObject {
+export function encodeJobObject(manifest: Omit<JobManifest, 'inputOffsets'>, serialized: readonly (readonly Uint8Array[])[]): EncodedJobObject {
   // Offsets depend on the manifest's own length, which depends on the offsets: compute them
   // relative to the data section, then shift once the header size is known.
   const relative: number[] = [0];
-  for (const value of serialized) relative.push(relative.at(-1)! + frameHeaderBytes + value.byteLength);
+  for (const valueParts of serialized) {
+    let size = 0;
+    for (const part of valueParts) size += part.byteLength;
+    relative.push(relative.at(-1)! + frameHeaderBytes + size);
+  }
   let shift = 0;
   let json = '';
   for (;;) {
@@ -69,12 +74,16 @@ export function encodeJobObject(manifest: Omit<JobManifest, 'inputOffsets'>, ser
   head.writeUInt32LE(Buffer.byteLength(json), magic.byteLength);
   const frameHeaders = Buffer.allocUnsafe(frameHeaderBytes * serialized.length);
   const parts: Uint8Array[] = [head, Buffer.from(json)];
-  serialized.forEach((value, index) => {
-    frameHeaders.writeUInt32LE(value.byteLength, index * frameHeaderBytes);
-    parts.push(frameHeaders.subarray(index * frameHeaderBytes, (index + 1) * frameHeaderBytes), value);
+  /** Index in `parts` of each task's frame header, plus one past the last task's parts. */
+  const firstPart: number[] = [];
+  serialized.forEach((valueParts, index) => {
+    firstPart.push(parts.length);
+    frameHeaders.writeUInt32LE(relative[index + 1]! - relative[index]! - frameHeaderBytes, index * frameHeaderBytes);
+    parts.push(frameHeaders.subarray(index * frameHeaderBytes, (index + 1) * frameHeaderBytes), ...valueParts);
   });
+  firstPart.push(parts.length);
   const inputs: JobInputs = {
-    framed: (first, count) => Buffer.concat(parts.slice(2 + 2 * first, 2 + 2 * (first + count))),
+    framed: (first, count) => Buffer.concat(parts.slice(firstPart[first], firstPart[first + count])),
   };
   return { manifest: JSON.parse(json) as JobManifest, parts, inputs };
 }

@@ -49,6 +49,8 @@ type Attempt = {
   controller: AbortController;
   deadline: NodeJS.Timeout | undefined;
   isBackup: boolean;
+  /** The invocation returned and its record is being read back: it no longer holds compute. */
+  fetching: boolean;
 };
 
 export type JobRunOptions = {
@@ -116,14 +118,23 @@ export class JobRun {
   completed = 0;
   private readonly queue: Unit[] = [];
   private readonly running = new Set<Attempt>();
+  /** Attempts in `running` that are only reading their record back; they do not count towards the cap. */
+  private fetching = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly userRetries = new Map<number, number>();
   private readonly poller: ResultPoller | undefined;
   private cap: number;
   private finished = false;
   private stragglerTimer: NodeJS.Timeout | undefined;
+  /** Set once the job object is in storage; inputs may then be read from it. */
+  private jobObjectStored = false;
 
   constructor(private readonly options: JobRunOptions) {
+    options.jobObjectWritten.then(
+      () => (this.jobObjectStored = true),
+      // A failed write fails the job in `map`; no invocation then reads the object.
+      () => undefined,
+    );
     this.outcomes = new Array<TaskResult<unknown> | undefined>(options.manifest.taskCount);
     this.cap = options.concurrency;
     if (options.mode === 'async') {
@@ -196,7 +207,7 @@ export class JobRun {
   }
 
   private pump(): void {
-    while (!this.finished && this.running.size < this.cap && this.queue.length) {
+    while (!this.finished && this.running.size - this.fetching < this.cap && this.queue.length) {
       const unit = this.queue.shift()!;
       if (this.isSettled(unit.first, unit.count)) continue;
       this.launch(unit, false);
@@ -207,7 +218,7 @@ export class JobRun {
     unit.attempts += 1;
     this.counters.attempts += 1;
     if (isBackup) this.counters.backups += 1;
-    const attempt: Attempt = { unit, startedMs: Date.now(), controller: new AbortController(), deadline: undefined, isBackup };
+    const attempt: Attempt = { unit, startedMs: Date.now(), controller: new AbortController(), deadline: undefined, isBackup, fetching: false };
     unit.inFlight.add(attempt);
     this.running.add(attempt);
     const payload = this.payloadFor(unit);
@@ -231,6 +242,12 @@ export class JobRun {
         if (result.mode === 'async') {
           this.poller!.watch();
           return;
+        }
+        if (!result.record) {
+          // The record is in storage already; the next invocation can start while it is read.
+          attempt.fetching = true;
+          this.fetching += 1;
+          this.pump();
         }
         const bytes = result.record ?? (await this.options.storage.get(payload.resultKey));
         if (!bytes) throw new FanoutError(`The record ${payload.resultKey} was reported written but is missing.`, { code: ErrorCode.PROTOCOL_ERROR });
@@ -256,8 +273,10 @@ export class JobRun {
       ...(mode === 'sync' && !this.options.durable ? { durable: false } : {}),
       timeoutMs: manifest.timeoutMs,
     } as const;
-    // Inputs that fit the budget travel inline; the rest are read from the job object.
-    if (end - start + PAYLOAD_ENVELOPE_BYTES <= budget) {
+    // Inputs that fit the budget travel inline, unless the backend's workers would rather read
+    // them from the job object and it is stored already; the rest are read from the job object.
+    const inlineWanted = !(capabilities.prefersStoredInputs && this.jobObjectStored);
+    if (inlineWanted && end - start + PAYLOAD_ENVELOPE_BYTES <= budget) {
       const inline: InvocationPayloadV1 = { ...base, inputs: { inline: inputs.framed(unit.first, unit.count) } };
       if (payloadSizeOf(compute, inline) <= budget) return inline;
     }
@@ -310,6 +329,7 @@ export class JobRun {
   /** Remove a finished attempt; false if it had already ended (its deadline fired first). */
   private endAttempt(attempt: Attempt): boolean {
     if (!this.running.delete(attempt)) return false;
+    if (attempt.fetching) this.fetching -= 1;
     clearTimeout(attempt.deadline);
     attempt.unit.inFlight.delete(attempt);
     return true;

@@ -1,0 +1,155 @@
+import {
+  PROTOCOL_VERSION,
+  resolveComputeCapabilities,
+  type ComputeBackendV1,
+  type ComputeCapabilitiesV1,
+  type InvocationPayloadV1,
+  type InvokeResultV1,
+  type StorageBackendV1,
+} from '@fanout/spec';
+import { emptyRequestCounts, encodeRecord, serializeValue } from '@fanout/worker';
+import { describe, expect, it } from 'vitest';
+import { encodeJobObject } from '../protocol/job-object.js';
+import { StorageLayout } from '../protocol/layout.js';
+import { JobRun } from './job-run.js';
+
+const layout = new StorageLayout('fanout');
+
+/** The record a worker would write for one payload: every task returns its index. */
+function recordFor(payload: InvocationPayloadV1): Uint8Array {
+  const { first, count } = payload.tasks;
+  return encodeRecord({
+    protocol: PROTOCOL_VERSION,
+    jobId: payload.jobId,
+    attempt: payload.attempt,
+    tasks: payload.tasks,
+    outcomes: Array.from({ length: count }, (_, offset) => ({ ok: true, value: first + offset, durationMs: 0 })),
+    startedMs: 0,
+    finishedMs: 0,
+    coldStart: false,
+    logTail: '',
+    storage: emptyRequestCounts(),
+  });
+}
+
+/** A job of `taskCount` one-task invocations over a compute that answers with `respond`. */
+function newRun(options: {
+  taskCount: number;
+  concurrency: number;
+  capabilities?: ComputeCapabilitiesV1;
+  jobObjectWritten: Promise<void>;
+  respond: (payload: InvocationPayloadV1) => Promise<InvokeResultV1>;
+  storage?: Partial<StorageBackendV1>;
+}) {
+  const { manifest, inputs } = encodeJobObject(
+    {
+      protocol: PROTOCOL_VERSION,
+      id: 'job-1',
+      createdMs: 0,
+      label: 'test',
+      code: { key: 'code', sha256: 'sha', exportName: 'default' },
+      taskCount: options.taskCount,
+      chunkSize: 1,
+      timeoutMs: 60_000,
+    },
+    Array.from({ length: options.taskCount }, (_, index) => [serializeValue(index)]),
+  );
+  const payloads: InvocationPayloadV1[] = [];
+  const capabilities: ComputeCapabilitiesV1 = { syncInvoke: true, maxConcurrency: options.concurrency, ...options.capabilities };
+  const compute: ComputeBackendV1 = {
+    specificationVersion: 'v1',
+    name: 'fake',
+    capabilities,
+    invoke: (payload) => {
+      payloads.push(payload);
+      return options.respond(payload);
+    },
+  };
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const run = new JobRun({
+    manifest,
+    inputs,
+    jobObjectWritten: options.jobObjectWritten,
+    jobKey: layout.jobKey(manifest.id),
+    layout,
+    compute,
+    capabilities: resolveComputeCapabilities(capabilities),
+    storage: { specificationVersion: 'v1', name: 'memory', capabilities: {}, ...options.storage } as StorageBackendV1,
+    concurrency: options.concurrency,
+    mode: 'sync',
+    retries: { transient: 0, timeout: 0, crash: 0, outOfMemory: 0, userCode: 0, throttled: 0 },
+    backups: false,
+    onResult: () => undefined,
+    onDone: finish,
+  });
+  return { run, payloads, done };
+}
+
+const sendsInline = (payload: InvocationPayloadV1) => 'inline' in payload.inputs;
+
+describe('JobRun', () => {
+  it('sends inputs inline while the job object is written, and by reference once it is stored, to a backend that prefers stored inputs', async () => {
+    let stored: () => void = () => undefined;
+    const jobObjectWritten = new Promise<void>((resolve) => (stored = resolve));
+    const answers: (() => void)[] = [];
+    const { run, payloads, done } = newRun({
+      taskCount: 4,
+      concurrency: 2,
+      capabilities: { prefersStoredInputs: true },
+      jobObjectWritten,
+      respond: (payload) => new Promise((resolve) => answers.push(() => resolve({ mode: 'sync', record: recordFor(payload) }))),
+    });
+    run.start();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The first two went out before the job object was stored.
+    expect(payloads.map(sendsInline)).toEqual([true, true]);
+    stored();
+    await jobObjectWritten;
+    for (const answer of answers.splice(0)) answer();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const answer of answers.splice(0)) answer();
+    await done;
+    expect(payloads.map(sendsInline)).toEqual([true, true, false, false]);
+    expect(payloads[2]!.inputs).toMatchObject({ key: layout.jobKey('job-1') });
+  });
+
+  it('keeps sending inputs that fit the budget inline after the job object is stored, by default', async () => {
+    const { run, payloads, done } = newRun({
+      taskCount: 4,
+      concurrency: 2,
+      jobObjectWritten: Promise.resolve(),
+      respond: async (payload) => ({ mode: 'sync', record: recordFor(payload) }),
+    });
+    await Promise.resolve();
+    run.start();
+    await done;
+    expect(payloads.map(sendsInline)).toEqual([true, true, true, true]);
+  });
+
+  it('starts the next invocation while a finished one reads its record back from storage', async () => {
+    const reads: (() => void)[] = [];
+    const records = new Map<string, Uint8Array>();
+    const { run, payloads, done } = newRun({
+      taskCount: 2,
+      concurrency: 1,
+      jobObjectWritten: Promise.resolve(),
+      // Too large for the response: the record is only in storage.
+      respond: async (payload) => {
+        records.set(payload.resultKey, recordFor(payload));
+        return { mode: 'sync', record: undefined };
+      },
+      storage: {
+        get: (key: string) => new Promise<Uint8Array | undefined>((resolve) => reads.push(() => resolve(records.get(key)))),
+      },
+    });
+    run.start();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The first record is still being read, and the second invocation is out already.
+    expect(payloads).toHaveLength(2);
+    expect(reads).toHaveLength(2);
+    for (const read of reads) read();
+    await done;
+    expect(run.outcomes.map((outcome) => outcome?.ok && outcome.value)).toEqual([0, 1]);
+  });
+});
