@@ -80,6 +80,7 @@ function newRun(options: {
     mode: 'sync',
     retries: { transient: 0, timeout: 0, crash: 0, outOfMemory: 0, userCode: 0, throttled: 0 },
     backups: false,
+    durable: true,
     onResult: () => undefined,
     onDone: finish,
   });
