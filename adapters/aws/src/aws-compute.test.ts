@@ -232,6 +232,37 @@ describe('AwsCompute through the Lambda Invoke API, running the built runtime', 
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
+  it('sends from dispatch threads once under load, with the same results, error mapping and aborts', async () => {
+    const threaded = new AwsCompute({ ...fixture.computeOptions('fanout-runtime'), dispatchThreads: 2 });
+    try {
+      // A few invocations never start the threads.
+      await invokeSync(threaded, payloadFor('square', [3]));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(threaded.dispatchThreadsReady).toBe(false);
+      // Forty at once do; the server throttles them, so they cost no function runs.
+      fixture.lambda.throttleNext(40);
+      await Promise.allSettled(Array.from({ length: 40 }, () => threaded.invoke(payloadFor('square', [1]), { mode: 'async' })));
+      const deadline = Date.now() + 20_000;
+      while (!threaded.dispatchThreadsReady && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(threaded.dispatchThreadsReady).toBe(true);
+
+      const record = await invokeSync(threaded, payloadFor('square', [6, 7]));
+      expect(record.outcomes.map((outcome) => outcome.ok && outcome.value)).toEqual([36, 49]);
+      fixture.lambda.throttleNext(1);
+      const throttled = await expectCode(threaded.invoke(payloadFor('square', [1]), { mode: 'sync' }), 'THROTTLED');
+      expect(throttled).toMatchObject({ retryable: true, retryAfterMs: 1000 });
+      await expectCode(threaded.invoke(payloadFor('large', [new Uint8Array(5 * 1024 * 1024)]), { mode: 'sync' }), 'PAYLOAD_TOO_LARGE');
+      const controller = new AbortController();
+      const pending = threaded.invoke(payloadFor('spin', [2000]), { mode: 'sync', signal: controller.signal });
+      setTimeout(() => controller.abort(), 100);
+      const started = Date.now();
+      await expectCode(pending, 'ABORTED');
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      await threaded.dispose();
+    }
+  });
+
   it('rejects after dispose', async () => {
     const disposable = computeFor('fanout-runtime');
     await disposable.dispose();

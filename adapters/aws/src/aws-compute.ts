@@ -43,7 +43,8 @@ export type AwsComputeSettings = AwsConnectionOptions & {
   /**
    * Worker threads that send invocations, each with its own client and a share of the sockets;
    * `0` sends them from the calling thread. An Invoke costs the SDK about 0.6 ms of CPU, so one
-   * thread tops out near 1,500 a second; see docs/decisions/0010. Ignored with `client`.
+   * thread tops out near 1,500 a second; see docs/decisions/0010. The threads start once 16
+   * invocations are in flight at once, so small jobs never pay for them. Ignored with `client`.
    * Default: the number of cores, at most 4.
    */
   dispatchThreads?: number;
@@ -53,6 +54,9 @@ export type AwsComputeSettings = AwsConnectionOptions & {
 
 /** The thread module, from `dist` whether this file runs from `src` (tests) or `dist`. */
 const DISPATCH_THREAD_ENTRY = new URL('../dist/aws-dispatch-thread.js', import.meta.url);
+
+/** Invocations in flight from the calling thread at which the dispatch threads are started. */
+const DISPATCH_THREADS_AFTER_IN_FLIGHT = 16;
 
 /** Default {@link AwsComputeSettings.dispatchThreads}. */
 export function defaultDispatchThreads(): number {
@@ -76,6 +80,8 @@ export class AwsCompute implements ComputeBackendV1 {
 
   private readonly ownsClient: boolean;
   private readonly threads: DispatchThreadPool | undefined;
+  /** Invocations sent from this thread and not answered yet. */
+  private inFlightHere = 0;
   private disposed = false;
 
   constructor(settings: AwsComputeSettings = {}) {
@@ -135,6 +141,11 @@ export class AwsCompute implements ComputeBackendV1 {
     return jsonPayloadSize(payload);
   }
 
+  /** Whether invocations now go out from the dispatch threads (for diagnostics and tests). */
+  get dispatchThreadsReady(): boolean {
+    return this.threads?.ready ?? false;
+  }
+
   async invoke(payload: InvocationPayloadV1, options: InvokeOptions): Promise<InvokeResultV1> {
     const mode = options?.mode;
     const signal = options?.signal;
@@ -143,11 +154,19 @@ export class AwsCompute implements ComputeBackendV1 {
     }
     if (this.disposed) throw disposedError('Lambda compute');
     if (signal?.aborted) throw abortError(signal);
-    if (this.threads) {
-      // The first invocations go out from here while the threads load the SDK.
-      this.threads.start();
-      if (this.threads.ready) return this.threads.invoke(payload, options);
+    if (this.threads?.ready) return this.threads.invoke(payload, options);
+    // Threads pay for themselves only under load: a small job, `fanout hello` or `call()` never
+    // starts them. Once started, invocations go out from here until they have loaded the SDK.
+    if (this.inFlightHere >= DISPATCH_THREADS_AFTER_IN_FLIGHT) this.threads?.start();
+    this.inFlightHere += 1;
+    try {
+      return await this.invokeHere(payload, mode, signal);
+    } finally {
+      this.inFlightHere -= 1;
     }
+  }
+
+  private async invokeHere(payload: InvocationPayloadV1, mode: 'sync' | 'async', signal: AbortSignal | undefined): Promise<InvokeResultV1> {
     // Lambda drops an Event invocation's response, so a record must never count on it there.
     const body = encodeJsonPayload(mode === 'async' && payload.respond ? { ...payload, respond: false } : payload);
     const limit = this.capabilities.maxPayloadBytes![mode]!;
