@@ -115,17 +115,25 @@ export function serveComputeInThreads<Settings>(create: (settings: Settings) => 
     }
     const controller = new AbortController();
     controllers.set(request.id, controller);
-    compute.invoke(request.payload, { mode: request.mode, signal: controller.signal }).then(
-      (result) => {
-        controllers.delete(request.id);
-        port.postMessage({ type: 'done', id: request.id, result } satisfies ThreadReply);
-      },
-      (error: unknown) => {
-        controllers.delete(request.id);
-        port.postMessage({ type: 'failed', id: request.id, error: transport(error) } satisfies ThreadReply);
-      },
-    );
+    // Through a promise, so that an invoke that throws synchronously is a failed invocation, not
+    // an uncaught exception that would take the thread and everything in flight on it down.
+    Promise.resolve()
+      .then(() => compute.invoke(request.payload, { mode: request.mode, signal: controller.signal }))
+      .then(
+        (result) => reply({ type: 'done', id: request.id, result }),
+        (error: unknown) => reply({ type: 'failed', id: request.id, error: transport(error) }),
+      )
+      .finally(() => controllers.delete(request.id));
   });
+
+  function reply(message: ThreadReply & { id: number }): void {
+    try {
+      port.postMessage(message);
+    } catch (error) {
+      // A result that cannot be cloned is the backend's mistake, reported as such.
+      port.postMessage({ type: 'failed', id: message.id, error: transport(error) } satisfies ThreadReply);
+    }
+  }
   port.postMessage({ type: 'ready' } satisfies ThreadReply);
 }
 
@@ -149,7 +157,13 @@ type Pending = {
   onAbort: (() => void) | undefined;
 };
 
-type Thread = { worker: Worker; ready: boolean; inFlight: Map<number, Pending> };
+type Thread = {
+  worker: Worker;
+  ready: boolean;
+  /** Set when the thread failed or exited; both events come for an uncaught exception. */
+  gone: boolean;
+  inFlight: Map<number, Pending>;
+};
 
 /**
  * Worker threads, each with its own backend built from the same settings, that invocations are
@@ -186,7 +200,12 @@ export class DispatchThreadPool {
   /** Start the threads that are not running. Idempotent. */
   start(): void {
     if (this.disposed || this.broken) return;
-    while (this.threads.length < this.options.threads) this.threads.push(this.spawn());
+    try {
+      while (this.threads.length < this.options.threads) this.threads.push(this.spawn());
+    } catch {
+      // The thread module cannot be started here at all: the caller goes on in its own thread.
+      this.broken = true;
+    }
   }
 
   /** Run one invocation on the least busy ready thread. Call only when {@link ready}. */
@@ -206,6 +225,7 @@ export class DispatchThreadPool {
         // Settle at once, as an in-thread backend would; the thread closes the request behind it.
         pending.onAbort = () => {
           if (!thread.inFlight.delete(id)) return;
+          if (thread.inFlight.size === 0) thread.worker.unref();
           thread.worker.postMessage({ type: 'abort', id } satisfies ThreadRequest);
           reject(abortError(signal));
         };
@@ -233,7 +253,7 @@ export class DispatchThreadPool {
       workerData: this.options.settings,
       ...(this.options.env ? { env: { ...process.env, ...this.options.env } } : {}),
     });
-    const thread: Thread = { worker, ready: false, inFlight: new Map() };
+    const thread: Thread = { worker, ready: false, gone: false, inFlight: new Map() };
     // An idle pool must not keep the client's process alive; work in flight does (see settle).
     worker.unref();
     worker.on('message', (reply: ThreadReply) => {
@@ -249,6 +269,8 @@ export class DispatchThreadPool {
       else pending.reject(rebuild(reply.error));
     });
     const lost = (reason: string) => {
+      if (thread.gone) return;
+      thread.gone = true;
       if (!thread.ready) this.broken = true;
       thread.ready = false;
       const index = this.threads.indexOf(thread);

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ErrorCode, FanoutError, type InvocationPayloadV1 } from '@fanout/spec';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DispatchThreadPool } from '../src/index.js';
@@ -46,10 +49,13 @@ describe('DispatchThreadPool', () => {
     const threads = pool();
     expect(threads.ready).toBe(false);
     await started(threads);
-    // Wait for both threads, so that the spread is observable.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const results = await Promise.all(Array.from({ length: 20 }, () => threads.invoke(payload('answer'), { mode: 'sync' })));
-    const answers = new Set(results.map((result) => (result.mode === 'sync' ? text(result.record) : '')));
+    // Batches of concurrent invocations, until the second thread is up and takes its share.
+    const answers = new Set<string>();
+    const deadline = Date.now() + 20_000;
+    while (answers.size < 2 && Date.now() < deadline) {
+      const results = await Promise.all(Array.from({ length: 20 }, () => threads.invoke(payload('answer'), { mode: 'sync' })));
+      for (const result of results) answers.add(result.mode === 'sync' ? text(result.record) : '');
+    }
     expect([...answers].every((answer) => answer.startsWith('hello from thread'))).toBe(true);
     expect(answers.size).toBe(2);
   });
@@ -63,14 +69,20 @@ describe('DispatchThreadPool', () => {
   });
 
   it('rejects with ABORTED as soon as the signal fires, and the thread stops the invocation', async () => {
-    const threads = await started(pool());
+    const threads = await started(pool({}, 1));
     const controller = new AbortController();
     const invocation = threads.invoke(payload('hang'), { mode: 'sync', signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
     const error = await invocation.catch((caught: unknown) => caught);
     expect((error as FanoutError).code).toBe(ErrorCode.ABORTED);
-    // The pool still works afterwards.
-    expect(text(((await threads.invoke(payload('answer'), { mode: 'sync' })) as { record: Uint8Array }).record)).toContain('hello');
+    // The thread saw the abort, and the pool still works afterwards.
+    expect(text(((await threads.invoke(payload('abortsSeen'), { mode: 'sync' })) as { record: Uint8Array }).record)).toBe('1');
+  });
+
+  it('lets the process exit after aborting the last invocation in flight, without dispose', async () => {
+    const script = fileURLToPath(new URL('./fixtures/abort-then-exit.mjs', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe(ErrorCode.ABORTED);
   });
 
   it('fails the invocations of a thread that dies with a retryable BACKEND_UNAVAILABLE, and starts a new thread', async () => {
@@ -80,6 +92,14 @@ describe('DispatchThreadPool', () => {
     expect(threads.ready).toBe(false);
     await started(threads);
     expect(text(((await threads.invoke(payload('answer'), { mode: 'sync' })) as { record: Uint8Array }).record)).toContain('again');
+  });
+
+  it('replaces a thread that fails with an uncaught exception after it was ready', async () => {
+    const threads = await started(pool({ greeting: 'replaced' }, 1));
+    const error = await threads.invoke(payload('throwLater'), { mode: 'sync' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: ErrorCode.BACKEND_UNAVAILABLE, retryable: true });
+    await started(threads);
+    expect(text(((await threads.invoke(payload('answer'), { mode: 'sync' })) as { record: Uint8Array }).record)).toContain('replaced');
   });
 
   it('never becomes ready when its threads cannot build a backend, and stops starting new ones', async () => {
