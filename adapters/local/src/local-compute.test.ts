@@ -219,6 +219,13 @@ describe('LocalCompute failures', () => {
     await expectCode(compute.invoke(missing, { mode: 'sync' }), 'PROTOCOL_ERROR');
   });
 
+  it('prefers inputs from the stored job object only with the folder storage, where a read is one system call', async () => {
+    expect(compute.capabilities.prefersStoredInputs).toBe(true);
+    const remote = new LocalCompute({ storageReference: { module: '@fanout/adapter-aws', options: {} }, workers: 1, memoryMb: 128 });
+    expect(remote.capabilities.prefersStoredInputs).toBe(false);
+    await remote.dispose();
+  });
+
   it('fails invocations with CONFIG_INVALID when the children cannot open the storage', async () => {
     const pool = new LocalCompute({ storageReference: { module: '@fanout/no-such-adapter', options: {} }, workers: 1, memoryMb: 128 });
     try {

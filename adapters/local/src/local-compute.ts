@@ -24,6 +24,7 @@ import {
 } from './local-errors.js';
 import { DEFAULT_MEMORY_MB, defaultWorkerCount, isIntegerBetween, MAX_MEMORY_MB, MAX_WORKERS, MIN_MEMORY_MB } from './local-options.js';
 import type { RuntimeInitMessage, RuntimeInvokeMessage, RuntimeReply } from './local-runtime.js';
+import { LOCAL_ADAPTER_MODULE } from './local-storage.js';
 
 /**
  * Largest payload, in bytes. The IPC channel has no small limit of its own (V8 serialization over
@@ -156,9 +157,10 @@ export class LocalCompute implements ComputeBackendV1 {
       classifiesFailures: true,
       // Aborting kills the child running the invocation, before it can write its record.
       cancelsRunningInvocations: true,
-      // A child reads a range of the job object from the page cache with one read; inline, the
-      // same bytes are joined, serialized, piped in 64 KiB pieces and joined again.
-      prefersStoredInputs: true,
+      // A child reads a range of a job object in the folder storage from the page cache with one
+      // read; inline, the same bytes are joined, serialized, piped in 64 KiB pieces and joined
+      // again. With any other storage (S3, Redis), a read costs a request: inline is cheaper.
+      prefersStoredInputs: storageReference.module === LOCAL_ADAPTER_MODULE,
       // An invocation costs a small message and one read here, so twice the default number of
       // smaller ones pays: the last ones finish sooner and records are half the size.
       invocationsPerSlot: 8,

@@ -86,7 +86,8 @@ export class Executor {
 
   /**
    * Run `task` over every input. Resolves once the job is stored and dispatching; await its
-   * results on the handle. Inputs are read until then: leave them unmodified until it resolves.
+   * results on the handle. The inputs of an array are read until then: leave them unmodified
+   * until it resolves. Those of an iterator are copied as they come.
    */
   async map<Input, Output>(
     task: TaskFunction<Input, Output> | TaskReference,
@@ -96,10 +97,11 @@ export class Executor {
     this.assertUsable();
     const source = await resolveTaskSource(task as TaskFunction<never>, this.config.baseDirectory);
     // Where inputs are read from storage once the job object is stored (before this call
-    // returns), large views in them are referenced rather than copied: the job object is written,
-    // and the first payloads are cut, while the caller still awaits map(). Elsewhere inline
-    // payloads are cut from them later, so they are copied and the caller may reuse its arrays.
-    const referenceViews = this.capabilities.prefersStoredInputs;
+    // returns), large views in an array of inputs are referenced rather than copied: the job
+    // object is written, and the first payloads are cut, while the caller still awaits map().
+    // Elsewhere inline payloads are cut from them later, so they are copied and the caller may
+    // reuse its arrays; so are the inputs of an iterator, which may refill one buffer per input.
+    const referenceViews = this.capabilities.prefersStoredInputs && Array.isArray(inputs);
     const serialized: Uint8Array[][] = [];
     for await (const input of inputs) serialized.push(serializeInput(input, serialized.length, referenceViews));
     const bundle = await this.bundleFor(source);

@@ -33,6 +33,16 @@ describe('map on the local backend', () => {
     expect(results.map((result) => result.value)).toEqual(inputs);
   });
 
+  it('takes each input of an iterator as it was when yielded, even one buffer refilled for every input', async () => {
+    // Large enough (64 KiB) for the job object to reference arrays rather than copy them.
+    function* chunks() {
+      const buffer = new Uint8Array(64 * 1024);
+      for (let index = 0; index < 6; index += 1) yield buffer.fill(index);
+    }
+    const results = await (await fanout.map(echo<Uint8Array>, chunks(), { chunkSize: 1 })).results();
+    expect(results.map((bytes) => [bytes[0], bytes[bytes.length - 1]])).toEqual([0, 1, 2, 3, 4, 5].map((index) => [index, index]));
+  });
+
   it('returns a throwing task as USER_CODE_ERROR with remote name, message, stack and index, and every other result', async () => {
     const job = await fanout.map(failOnOdd, [0, 1, 2, 3, 4]);
     const settled = await job.settled();
