@@ -45,7 +45,7 @@ export type AwsComputeSettings = AwsConnectionOptions & {
    * `0` sends them from the calling thread. An Invoke costs the SDK about 0.6 ms of CPU, so one
    * thread tops out near 1,500 a second; see docs/decisions/0010. The threads start once 16
    * invocations are in flight at once, so small jobs never pay for them. Ignored with `client`.
-   * Default: the number of cores, at most 4.
+   * Default: the number of cores, at most 4 (none on one core).
    */
   dispatchThreads?: number;
   /** A ready client, for tests or custom middleware; the connection settings are then ignored. */
@@ -58,9 +58,10 @@ const DISPATCH_THREAD_ENTRY = new URL('../dist/aws-dispatch-thread.js', import.m
 /** Invocations in flight from the calling thread at which the dispatch threads are started. */
 const DISPATCH_THREADS_AFTER_IN_FLIGHT = 16;
 
-/** Default {@link AwsComputeSettings.dispatchThreads}. */
+/** Default {@link AwsComputeSettings.dispatchThreads}: none on one core, where a thread gains nothing. */
 export function defaultDispatchThreads(): number {
-  return Math.min(4, availableParallelism());
+  const cores = availableParallelism();
+  return cores < 2 ? 0 : Math.min(4, cores);
 }
 
 /**
@@ -154,7 +155,10 @@ export class AwsCompute implements ComputeBackendV1 {
     }
     if (this.disposed) throw disposedError('Lambda compute');
     if (signal?.aborted) throw abortError(signal);
-    if (this.threads?.ready) return this.threads.invoke(payload, options);
+    if (this.threads?.ready) {
+      this.threads.start(); // replaces a thread that died, if any
+      return this.threads.invoke(payload, options);
+    }
     // Threads pay for themselves only under load: a small job, `fanout hello` or `call()` never
     // starts them. Once started, invocations go out from here until they have loaded the SDK.
     if (this.inFlightHere >= DISPATCH_THREADS_AFTER_IN_FLIGHT) this.threads?.start();

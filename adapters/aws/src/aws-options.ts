@@ -83,7 +83,7 @@ export type AwsComputeOptions = AwsConnectionOptions & {
    * Worker threads that send invocations, each with its own client; `0` sends them from the
    * calling thread. One thread sends about 1,500 invocations a second (the SDK's CPU cost per
    * call); more threads raise that on a machine with cores to spare. Default: the number of
-   * cores, at most 4.
+   * cores, at most 4 (none on one core).
    */
   dispatchThreads?: number;
   /** Name of the IAM role `fanout deploy` creates for the function. Default: `<functionName>-role`. */

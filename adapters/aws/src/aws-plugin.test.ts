@@ -57,6 +57,8 @@ describe('aws plugin', () => {
     expect(configError(() => plugin.createCompute({ architecture: 'arm' }, computeContext())).message).toContain('compute.options.architecture');
     expect(configError(() => plugin.createCompute({ concurrency: 20, maxConcurrency: 10 }, computeContext())).message).toContain('compute.options.concurrency');
     expect(configError(() => plugin.createCompute({ region: 'Europe' }, computeContext())).message).toContain('compute.options.region');
+    expect(configError(() => plugin.createCompute({ dispatchThreads: -1 }, computeContext())).message).toContain('compute.options.dispatchThreads');
+    expect(configError(() => plugin.createCompute({ dispatchThreads: 2.5 }, computeContext())).message).toContain('compute.options.dispatchThreads');
   });
 
   it('refuses Lambda compute over a storage its workers cannot open', () => {

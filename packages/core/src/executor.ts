@@ -41,8 +41,10 @@ export type MapOptions = {
   /**
    * Write every result record to storage. `false` keeps records that come back in a synchronous
    * response out of storage (no storage request per invocation for small results); the client
-   * then holds their only copy, so if it dies, `fanout results <id>` runs those tasks again.
-   * Large records and asynchronous mode always use storage. Default: `true`.
+   * then holds their only copy. Storage never learns those tasks finished: `fanout jobs` counts
+   * them as pending, and re-attaching (`fanout results <id>`, `attach`) runs them again, after a
+   * crash or a clean finish alike. Large records and asynchronous mode always use storage.
+   * Default: `true`.
    */
   durable?: boolean;
   /** How the job is shown in `fanout jobs`. Default: the task's module and export. */
@@ -411,6 +413,9 @@ function serializeInput(input: unknown, index: number, referenceViews: boolean):
 }
 
 export function chunkSizeFor(chunkSize: number | 'auto', taskCount: number, concurrency: number, invocationsPerSlot = 4): number {
+  if (!(Number.isFinite(invocationsPerSlot) && invocationsPerSlot > 0)) {
+    throw new TypeError(`The compute backend declares capabilities.invocationsPerSlot = ${invocationsPerSlot}; it must be a positive number.`);
+  }
   if (chunkSize !== 'auto') {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new TypeError(`chunkSize must be 'auto' or a whole number of at least 1; got ${chunkSize}.`);
     return chunkSize;

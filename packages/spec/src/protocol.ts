@@ -46,14 +46,17 @@ export type InvocationPayloadV1 = {
   resultKey: string;
   /**
    * Whether the caller reads the record from the invocation's response (synchronous mode).
-   * The record is written to storage as well unless `durable` is `false`.
+   * The record is written to storage as well, except as `durable` says.
    */
   respond: boolean;
   /**
-   * `false` lets a record that goes back in the response skip storage altogether: the caller
-   * holds the only copy, so a client that crashes loses it and a re-attached job runs those
-   * tasks again. A record too large for the response is written regardless. Absent means
+   * `false`: a record that goes back in the response is not written to storage; the caller
+   * holds the only copy, so a re-attached job runs those tasks again. A record too large for
+   * the response, or one asked for with `respond: false`, is written regardless. Absent means
    * `true`: every record is written, so that a client that crashed can re-attach.
+   *
+   * A backend that returns records in synchronous responses must honour it (the conformance
+   * suite checks it); runtimes built on `Worker.handle` do when they pass their response budget.
    */
   durable?: boolean;
   /** Milliseconds the invocation may run; the backend kills it after this. */

@@ -68,8 +68,9 @@ export class Worker {
   /**
    * Run one invocation: fetch the code (once per container), read the inputs (inline, or one
    * ranged GET), run the tasks in order, and write the result record with a conditional create
-   * so that the first attempt to finish wins. A task that throws becomes a `USER_CODE_ERROR`
-   * outcome; the other tasks still run.
+   * so that the first attempt to finish wins; with `durable: false`, a record that goes back in
+   * the response (`options.maxResponseBytes`) is not written. A task that throws becomes a
+   * `USER_CODE_ERROR` outcome; the other tasks still run.
    *
    * Rejects only when the invocation as a whole cannot run: a payload of another protocol
    * version (`PROTOCOL_ERROR`), a bundle that fails verification (`CODE_INTEGRITY_FAILED`), or a

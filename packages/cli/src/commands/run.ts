@@ -87,7 +87,9 @@ async function runCommand(module: string, exportName: string, options: RunOption
       label: options.label ?? `${basename(modulePath)}#${exportName}`,
     });
     if (!options.quiet) {
-      io.stderr.write(`job ${job.id} started (${job.size} tasks); re-attach with: fanout results ${job.id}\n`);
+      // A job that keeps results out of storage cannot be re-attached without running them again.
+      const reattach = options.durable === false ? 'results that come back in responses are not stored' : `re-attach with: fanout results ${job.id}`;
+      io.stderr.write(`job ${job.id} started (${job.size} tasks); ${reattach}\n`);
     }
     return reportJob(job, io, options);
   });

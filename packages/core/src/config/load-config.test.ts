@@ -95,4 +95,12 @@ describe('loadConfig', () => {
     const error = await configError(loadConfig({}, { cwd, env: { FANOUT_CONCURRENCY: 'many' } }));
     expect(error.message).toContain('FANOUT_CONCURRENCY');
   });
+
+  it('reads FANOUT_DURABLE as true or false, durable by default, and refuses anything else by name', async () => {
+    const cwd = await folderWith({});
+    expect((await loadConfig({}, { cwd, env: {} })).defaults.durable).toBe(true);
+    expect((await loadConfig({}, { cwd, env: { FANOUT_DURABLE: 'false' } })).defaults.durable).toBe(false);
+    const error = await configError(loadConfig({}, { cwd, env: { FANOUT_DURABLE: 'no' } }));
+    expect(error.message).toContain('FANOUT_DURABLE');
+  });
 });
