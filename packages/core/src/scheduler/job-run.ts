@@ -128,10 +128,23 @@ export class JobRun {
   private stragglerTimer: NodeJS.Timeout | undefined;
   /** Set once the job object is in storage; inputs may then be read from it. */
   private jobObjectStored = false;
+  private readonly options: Omit<JobRunOptions, 'inputs'>;
+  /**
+   * What inline payloads are cut from. Dropped once the job object is stored when the backend
+   * prefers to read it from there: no payload needs them again, and a large job's inputs (the
+   * caller's own arrays, possibly) need not stay in memory as long as the job handle does.
+   */
+  private inputs: JobInputs | undefined;
 
-  constructor(private readonly options: JobRunOptions) {
+  constructor(options: JobRunOptions) {
+    const { inputs, ...rest } = options;
+    this.options = rest;
+    this.inputs = inputs;
     options.jobObjectWritten.then(
-      () => (this.jobObjectStored = true),
+      () => {
+        this.jobObjectStored = true;
+        if (rest.capabilities.prefersStoredInputs) this.inputs = undefined;
+      },
       // A failed write fails the job in `map`; no invocation then reads the object.
       () => undefined,
     );
@@ -258,7 +271,8 @@ export class JobRun {
   }
 
   private payloadFor(unit: Unit): InvocationPayloadV1 {
-    const { manifest, inputs, jobKey, layout, capabilities, mode, compute } = this.options;
+    const { manifest, jobKey, layout, capabilities, mode, compute } = this.options;
+    const { inputs } = this;
     const start = manifest.inputOffsets[unit.first]!;
     const end = manifest.inputOffsets[unit.first + unit.count]!;
     const budget = capabilities.maxPayloadBytes[mode];
@@ -275,7 +289,7 @@ export class JobRun {
     } as const;
     // Inputs that fit the budget travel inline, unless the backend's workers would rather read
     // them from the job object and it is stored already; the rest are read from the job object.
-    const inlineWanted = !(capabilities.prefersStoredInputs && this.jobObjectStored);
+    const inlineWanted = inputs !== undefined && !(capabilities.prefersStoredInputs && this.jobObjectStored);
     if (inlineWanted && end - start + PAYLOAD_ENVELOPE_BYTES <= budget) {
       const inline: InvocationPayloadV1 = { ...base, inputs: { inline: inputs.framed(unit.first, unit.count) } };
       if (payloadSizeOf(compute, inline) <= budget) return inline;
