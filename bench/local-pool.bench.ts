@@ -66,14 +66,53 @@ for (const [name, inputs] of [['tiny', tinyInputs], ['burn', cpuInputs.slice(0, 
 
 const sequentialCpu = async () => seconds(async () => cpuInputs.forEach((input) => burn(input)));
 const samples = { fanoutTiny: [] as number[], piscinaTiny: [] as number[], fanoutCpu: [] as number[], piscinaCpu: [] as number[], fanoutPayload: [] as number[], piscinaPayload: [] as number[] };
+/**
+ * Run both sides of one measurement back to back, fanout first in odd rounds and piscina first
+ * in even ones, so that neither always runs right after the other's heaviest phase.
+ */
+async function sideBySide(round: number, fanoutRun: () => Promise<number>, piscinaRun: () => Promise<number>): Promise<[number, number]> {
+  if (round % 2 === 1) {
+    const fanoutValue = await fanoutRun();
+    return [fanoutValue, await piscinaRun()];
+  }
+  const piscinaValue = await piscinaRun();
+  return [await fanoutRun(), piscinaValue];
+}
+
+function record(fanoutSamples: number[], piscinaSamples: number[], [fanoutValue, piscinaValue]: [number, number]): void {
+  fanoutSamples.push(fanoutValue);
+  piscinaSamples.push(piscinaValue);
+}
+
 for (let round = 1; round <= rounds; round += 1) {
-  samples.fanoutTiny.push(tinyCount / (await seconds(() => fanoutMap('tiny', tinyInputs))));
-  samples.piscinaTiny.push(tinyCount / (await seconds(() => piscinaMap('tiny', tinyInputs))));
+  record(
+    samples.fanoutTiny,
+    samples.piscinaTiny,
+    await sideBySide(
+      round,
+      async () => tinyCount / (await seconds(() => fanoutMap('tiny', tinyInputs))),
+      async () => tinyCount / (await seconds(() => piscinaMap('tiny', tinyInputs))),
+    ),
+  );
   // The sequential baseline is measured beside each run, so a burst of load elsewhere skews both alike.
-  samples.fanoutCpu.push((await sequentialCpu()) / (await seconds(() => fanoutMap('burn', cpuInputs))));
-  samples.piscinaCpu.push((await sequentialCpu()) / (await seconds(() => piscinaMap('burn', cpuInputs))));
-  samples.fanoutPayload.push(megabytes / (await seconds(() => fanoutMap('transform', payloadInputs))));
-  samples.piscinaPayload.push(megabytes / (await seconds(() => piscinaMap('transform', payloadInputs))));
+  record(
+    samples.fanoutCpu,
+    samples.piscinaCpu,
+    await sideBySide(
+      round,
+      async () => (await sequentialCpu()) / (await seconds(() => fanoutMap('burn', cpuInputs))),
+      async () => (await sequentialCpu()) / (await seconds(() => piscinaMap('burn', cpuInputs))),
+    ),
+  );
+  record(
+    samples.fanoutPayload,
+    samples.piscinaPayload,
+    await sideBySide(
+      round,
+      async () => megabytes / (await seconds(() => fanoutMap('transform', payloadInputs))),
+      async () => megabytes / (await seconds(() => piscinaMap('transform', payloadInputs))),
+    ),
+  );
   console.log(
     `round ${round}/${rounds}: tiny ${samples.fanoutTiny.at(-1)!.toFixed(0)} vs ${samples.piscinaTiny.at(-1)!.toFixed(0)} tasks/s; ` +
       `cpu speedup ${samples.fanoutCpu.at(-1)!.toFixed(2)} vs ${samples.piscinaCpu.at(-1)!.toFixed(2)}; ` +
@@ -101,5 +140,8 @@ const result = {
   payloadMegabytesPerSecond: +median(samples.fanoutPayload).toFixed(1),
   piscinaPayloadMegabytesPerSecond: +median(samples.piscinaPayload).toFixed(1),
   payloadRatioVsPiscina: +(median(samples.fanoutPayload) / median(samples.piscinaPayload)).toFixed(3),
+  // The same ratio taken round by round (each pair measured back to back), then the median: less
+  // sensitive to load that changes between rounds on a shared machine.
+  payloadPairedRatioVsPiscina: +median(samples.fanoutPayload.map((value, index) => value / samples.piscinaPayload[index]!)).toFixed(3),
 };
 console.log(JSON.stringify(result));
