@@ -65,54 +65,31 @@ for (const [name, inputs] of [['tiny', tinyInputs], ['burn', cpuInputs.slice(0, 
 }
 
 const sequentialCpu = async () => seconds(async () => cpuInputs.forEach((input) => burn(input)));
-const samples = { fanoutTiny: [] as number[], piscinaTiny: [] as number[], fanoutCpu: [] as number[], piscinaCpu: [] as number[], fanoutPayload: [] as number[], piscinaPayload: [] as number[] };
-/**
- * Run both sides of one measurement back to back, fanout first in odd rounds and piscina first
- * in even ones, so that neither always runs right after the other's heaviest phase.
- */
-async function sideBySide(round: number, fanoutRun: () => Promise<number>, piscinaRun: () => Promise<number>): Promise<[number, number]> {
-  if (round % 2 === 1) {
-    const fanoutValue = await fanoutRun();
-    return [fanoutValue, await piscinaRun()];
-  }
-  const piscinaValue = await piscinaRun();
-  return [await fanoutRun(), piscinaValue];
-}
+type MapOn = <T>(exportName: string, inputs: T[]) => Promise<unknown[]>;
 
-function record(fanoutSamples: number[], piscinaSamples: number[], [fanoutValue, piscinaValue]: [number, number]): void {
-  fanoutSamples.push(fanoutValue);
-  piscinaSamples.push(piscinaValue);
-}
+/** The three measurements, each as a function of the pool it runs on. */
+const measurements = {
+  Tiny: async (map: MapOn) => tinyCount / (await seconds(() => map('tiny', tinyInputs))),
+  // The sequential baseline is measured beside each run, so a burst of load elsewhere skews both alike.
+  Cpu: async (map: MapOn) => (await sequentialCpu()) / (await seconds(() => map('burn', cpuInputs))),
+  Payload: async (map: MapOn) => megabytes / (await seconds(() => map('transform', payloadInputs))),
+};
+const samples = {
+  fanoutTiny: [] as number[],
+  piscinaTiny: [] as number[],
+  fanoutCpu: [] as number[],
+  piscinaCpu: [] as number[],
+  fanoutPayload: [] as number[],
+  piscinaPayload: [] as number[],
+};
 
 for (let round = 1; round <= rounds; round += 1) {
-  record(
-    samples.fanoutTiny,
-    samples.piscinaTiny,
-    await sideBySide(
-      round,
-      async () => tinyCount / (await seconds(() => fanoutMap('tiny', tinyInputs))),
-      async () => tinyCount / (await seconds(() => piscinaMap('tiny', tinyInputs))),
-    ),
-  );
-  // The sequential baseline is measured beside each run, so a burst of load elsewhere skews both alike.
-  record(
-    samples.fanoutCpu,
-    samples.piscinaCpu,
-    await sideBySide(
-      round,
-      async () => (await sequentialCpu()) / (await seconds(() => fanoutMap('burn', cpuInputs))),
-      async () => (await sequentialCpu()) / (await seconds(() => piscinaMap('burn', cpuInputs))),
-    ),
-  );
-  record(
-    samples.fanoutPayload,
-    samples.piscinaPayload,
-    await sideBySide(
-      round,
-      async () => megabytes / (await seconds(() => fanoutMap('transform', payloadInputs))),
-      async () => megabytes / (await seconds(() => piscinaMap('transform', payloadInputs))),
-    ),
-  );
+  for (const name of ['Tiny', 'Cpu', 'Payload'] as const) {
+    // Fanout first in odd rounds and piscina first in even ones, so that neither always runs
+    // right after the other's heaviest phase.
+    const sides = round % 2 === 1 ? (['fanout', 'piscina'] as const) : (['piscina', 'fanout'] as const);
+    for (const side of sides) samples[`${side}${name}`].push(await measurements[name](side === 'fanout' ? fanoutMap : piscinaMap));
+  }
   console.log(
     `round ${round}/${rounds}: tiny ${samples.fanoutTiny.at(-1)!.toFixed(0)} vs ${samples.piscinaTiny.at(-1)!.toFixed(0)} tasks/s; ` +
       `cpu speedup ${samples.fanoutCpu.at(-1)!.toFixed(2)} vs ${samples.piscinaCpu.at(-1)!.toFixed(2)}; ` +
