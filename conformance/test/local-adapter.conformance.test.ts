@@ -1,18 +1,21 @@
 // Certifies the local adapter with the published conformance suite: storage, compute, and whole
 // jobs through core (jobs, recovery, chaos). Child processes run the built runtime: build first.
+//
+// It lives here rather than in adapters/local because core embeds the local adapter (the default
+// backend): the adapter cannot depend on the suite, which depends on core, without a cycle.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import localPlugin, { LocalCompute, LocalStorage } from '@fanout/adapter-local';
 import {
   createReportCollector,
   describeAdapterConformance,
   describeComputeConformance,
   describeStorageConformance,
   type ConformanceEnvironment,
-} from '@fanout/conformance';
-import localPlugin, { LocalCompute, LocalStorage } from '../src/index.js';
+} from '../src/index.js';
 
 // One folder for every instance: each group isolates itself under a random key namespace, which
 // lets the probe read any object the suite writes straight from the file system.
