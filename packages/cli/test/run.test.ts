@@ -109,7 +109,8 @@ describe('fanout run', () => {
       expect(run.exitCode).toBe(0);
       const stats = JSON.parse(run.stdout);
       expect(stats.tasks.succeeded).toBe(5);
-      expect(stats.invocations.attempts).toBe(5);
+      // At least one invocation per task (a straggler backup may add one), and not one record written.
+      expect(stats.invocations.attempts).toBeGreaterThanOrEqual(5);
       expect(stats.storage.worker.create + stats.storage.worker.put).toBe(0);
     },
     SLOW,

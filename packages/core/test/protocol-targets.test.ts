@@ -70,8 +70,10 @@ describe('a synchronous map with durable: false', () => {
     const large = Array.from({ length: 4 }, (_, index) => new Uint8Array(400 * 1024).fill(index));
     const job = await fanout.map(echo, large, { mode: 'sync', durable: false, chunkSize: 1 });
     expect((await job.results()).map((bytes) => bytes[0])).toEqual([0, 1, 2, 3]);
-    const stats = job.stats();
-    expect(stats.storage.worker.create).toBe(stats.invocations.attempts);
-    expect(stats.storage.client.get).toBe(stats.invocations.attempts);
+    const { storage, invocations } = job.stats();
+    // One stored record per task, read back by the client (a straggler backup may add one of each).
+    expect(storage.worker.create).toBeGreaterThanOrEqual(large.length);
+    expect(storage.client.get).toBeGreaterThanOrEqual(large.length);
+    expect(storage.worker.create).toBeLessThanOrEqual(invocations.attempts);
   });
 });
