@@ -1,4 +1,5 @@
-import { ErrorCode, FanoutError, type PluginContextV1 } from '@fanout/spec';
+import { describeValue, isIntegerBetween, optionError, optionsRecord } from '@fanout/adapter-kit';
+import type { PluginContextV1 } from '@fanout/spec';
 
 /**
  * Static credentials. Prefer the SDK's default chain (environment, `~/.aws`, SSO, instance or
@@ -173,41 +174,41 @@ const computeKeys = [
  * `${context.configPath}.<key>` for an unknown key, a missing bucket or a bad value.
  */
 export function parseAwsStorageOptions(options: unknown, context: Pick<PluginContextV1, 'configPath'>): ResolvedAwsStorageOptions {
-  const record = asOptionsRecord(options, context, storageKeys);
+  const record = optionsRecord(options, context, { adapter: 'aws', known: storageKeys, example: '{ bucket: "my-team-fanout" }' });
   const connection = parseConnection(record, context);
   const { bucket } = record;
   if (bucket === undefined) {
-    throw configInvalid(
+    throw optionError(
       context,
       'bucket',
       'is required: name the S3 bucket that carries code, inputs and results, such as { bucket: "my-team-fanout" }. `fanout deploy` creates it if it does not exist.',
     );
   }
   if (typeof bucket !== 'string' || !isBucketName(bucket)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'bucket',
-      `must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit), got ${describe(bucket)}.`,
+      `must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit), got ${describeValue(bucket)}.`,
     );
   }
   const prefix = record.prefix ?? '';
   if (typeof prefix !== 'string' || !isKeyPrefix(prefix)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'prefix',
-      `must be a relative key prefix such as "team-a" or "data/fanout" (no leading "/", no empty, "." or ".." segments), got ${describe(prefix)}. Leave it out to use the whole bucket.`,
+      `must be a relative key prefix such as "team-a" or "data/fanout" (no leading "/", no empty, "." or ".." segments), got ${describeValue(prefix)}. Leave it out to use the whole bucket.`,
     );
   }
   const forcePathStyle = record.forcePathStyle ?? false;
   if (typeof forcePathStyle !== 'boolean') {
-    throw configInvalid(context, 'forcePathStyle', `must be true or false, got ${describe(forcePathStyle)}.`);
+    throw optionError(context, 'forcePathStyle', `must be true or false, got ${describeValue(forcePathStyle)}.`);
   }
   const expireJobDataAfterDays = record.expireJobDataAfterDays ?? DEFAULT_EXPIRE_JOB_DATA_AFTER_DAYS;
   if (!isIntegerBetween(expireJobDataAfterDays, 0, 36_500)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'expireJobDataAfterDays',
-      `must be a whole number of days from 0 (never expire) to 36500, got ${describe(expireJobDataAfterDays)}. Leave it out for ${DEFAULT_EXPIRE_JOB_DATA_AFTER_DAYS}.`,
+      `must be a whole number of days from 0 (never expire) to 36500, got ${describeValue(expireJobDataAfterDays)}. Leave it out for ${DEFAULT_EXPIRE_JOB_DATA_AFTER_DAYS}.`,
     );
   }
   return {
@@ -224,82 +225,82 @@ export function parseAwsStorageOptions(options: unknown, context: Pick<PluginCon
  * `${context.configPath}.<key>` for an unknown key or a bad value.
  */
 export function parseAwsComputeOptions(options: unknown, context: Pick<PluginContextV1, 'configPath'>): ResolvedAwsComputeOptions {
-  const record = asOptionsRecord(options, context, computeKeys);
+  const record = optionsRecord(options, context, { adapter: 'aws', known: computeKeys, example: '{ functionName: "fanout-runtime", memoryMb: 1024 }' });
   const connection = parseConnection(record, context);
   const functionName = record.functionName ?? DEFAULT_FUNCTION_NAME;
   if (typeof functionName !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(functionName)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'functionName',
-      `must be a Lambda function name (1 to 64 letters, digits, hyphens and underscores), got ${describe(functionName)}. Leave it out for "${DEFAULT_FUNCTION_NAME}".`,
+      `must be a Lambda function name (1 to 64 letters, digits, hyphens and underscores), got ${describeValue(functionName)}. Leave it out for "${DEFAULT_FUNCTION_NAME}".`,
     );
   }
   const memoryMb = record.memoryMb ?? DEFAULT_MEMORY_MB;
   if (!isIntegerBetween(memoryMb, LAMBDA_MIN_MEMORY_MB, LAMBDA_MAX_MEMORY_MB)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'memoryMb',
-      `must be a whole number of MiB from ${LAMBDA_MIN_MEMORY_MB} to ${LAMBDA_MAX_MEMORY_MB} (Lambda's range), got ${describe(memoryMb)}. Leave it out for ${DEFAULT_MEMORY_MB}.`,
+      `must be a whole number of MiB from ${LAMBDA_MIN_MEMORY_MB} to ${LAMBDA_MAX_MEMORY_MB} (Lambda's range), got ${describeValue(memoryMb)}. Leave it out for ${DEFAULT_MEMORY_MB}.`,
     );
   }
   const timeoutSeconds = record.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   if (!isIntegerBetween(timeoutSeconds, 1, LAMBDA_MAX_TIMEOUT_SECONDS)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'timeoutSeconds',
-      `must be a whole number of seconds from 1 to ${LAMBDA_MAX_TIMEOUT_SECONDS} (Lambda's range), got ${describe(timeoutSeconds)}. Leave it out for ${DEFAULT_TIMEOUT_SECONDS}.`,
+      `must be a whole number of seconds from 1 to ${LAMBDA_MAX_TIMEOUT_SECONDS} (Lambda's range), got ${describeValue(timeoutSeconds)}. Leave it out for ${DEFAULT_TIMEOUT_SECONDS}.`,
     );
   }
   const architecture = record.architecture ?? DEFAULT_ARCHITECTURE;
   if (architecture !== 'arm64' && architecture !== 'x86_64') {
-    throw configInvalid(context, 'architecture', `must be "arm64" or "x86_64", got ${describe(architecture)}.`);
+    throw optionError(context, 'architecture', `must be "arm64" or "x86_64", got ${describeValue(architecture)}.`);
   }
   const runtime = record.runtime ?? DEFAULT_RUNTIME;
   if (typeof runtime !== 'string' || !/^nodejs\d+\.x$/.test(runtime)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'runtime',
-      `must be a Lambda Node.js runtime such as "nodejs22.x", got ${describe(runtime)}. The worker is a Node program; other languages cannot run it.`,
+      `must be a Lambda Node.js runtime such as "nodejs22.x", got ${describeValue(runtime)}. The worker is a Node program; other languages cannot run it.`,
     );
   }
   const maxConcurrency = record.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
   if (!isIntegerBetween(maxConcurrency, 1, MAX_CONCURRENCY_LIMIT)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'maxConcurrency',
-      `must be a whole number from 1 to ${MAX_CONCURRENCY_LIMIT}, got ${describe(maxConcurrency)}. Leave it out for ${DEFAULT_MAX_CONCURRENCY}, the default account quota.`,
+      `must be a whole number from 1 to ${MAX_CONCURRENCY_LIMIT}, got ${describeValue(maxConcurrency)}. Leave it out for ${DEFAULT_MAX_CONCURRENCY}, the default account quota.`,
     );
   }
   const concurrency = record.concurrency ?? Math.min(DEFAULT_CONCURRENCY, maxConcurrency);
   if (!isIntegerBetween(concurrency, 1, maxConcurrency)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'concurrency',
-      `must be a whole number from 1 to maxConcurrency (${maxConcurrency}), got ${describe(concurrency)}. Leave it out for ${Math.min(DEFAULT_CONCURRENCY, maxConcurrency)}.`,
+      `must be a whole number from 1 to maxConcurrency (${maxConcurrency}), got ${describeValue(concurrency)}. Leave it out for ${Math.min(DEFAULT_CONCURRENCY, maxConcurrency)}.`,
     );
   }
   const dispatchThreads = record.dispatchThreads;
   if (dispatchThreads !== undefined && !isIntegerBetween(dispatchThreads, 0, MAX_DISPATCH_THREADS)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'dispatchThreads',
-      `must be a whole number from 0 (send from the calling thread) to ${MAX_DISPATCH_THREADS}, got ${describe(dispatchThreads)}. Leave it out for one per core, at most 4.`,
+      `must be a whole number from 0 (send from the calling thread) to ${MAX_DISPATCH_THREADS}, got ${describeValue(dispatchThreads)}. Leave it out for one per core, at most 4.`,
     );
   }
   const roleName = record.roleName ?? `${functionName}-role`;
   if (typeof roleName !== 'string' || !/^[\w+=,.@-]{1,64}$/.test(roleName)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'roleName',
-      `must be an IAM role name (1 to 64 letters, digits and +=,.@_-), got ${describe(roleName)}. Leave it out for "${functionName}-role".`,
+      `must be an IAM role name (1 to 64 letters, digits and +=,.@_-), got ${describeValue(roleName)}. Leave it out for "${functionName}-role".`,
     );
   }
   const roleArn = record.roleArn;
   if (roleArn !== undefined && (typeof roleArn !== 'string' || !/^arn:aws[\w-]*:iam::\d{12}:role\/.+$/.test(roleArn))) {
-    throw configInvalid(
+    throw optionError(
       context,
       'roleArn',
-      `must be the ARN of an IAM role, such as "arn:aws:iam::123456789012:role/my-role", got ${describe(roleArn)}. Leave it out to let fanout deploy create one.`,
+      `must be the ARN of an IAM role, such as "arn:aws:iam::123456789012:role/my-role", got ${describeValue(roleArn)}. Leave it out to let fanout deploy create one.`,
     );
   }
   return {
@@ -320,16 +321,16 @@ export function parseAwsComputeOptions(options: unknown, context: Pick<PluginCon
 function parseConnection(record: Record<string, unknown>, context: Pick<PluginContextV1, 'configPath'>): ResolvedAwsConnection {
   const { region, endpoint, profile, credentials } = record;
   if (region !== undefined && (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))) {
-    throw configInvalid(context, 'region', `must be an AWS region such as "eu-west-1", got ${describe(region)}.`);
+    throw optionError(context, 'region', `must be an AWS region such as "eu-west-1", got ${describeValue(region)}.`);
   }
   if (endpoint !== undefined && (typeof endpoint !== 'string' || !isHttpUrl(endpoint))) {
-    throw configInvalid(context, 'endpoint', `must be an http or https URL such as "http://127.0.0.1:9000", got ${describe(endpoint)}.`);
+    throw optionError(context, 'endpoint', `must be an http or https URL such as "http://127.0.0.1:9000", got ${describeValue(endpoint)}.`);
   }
   if (profile !== undefined && (typeof profile !== 'string' || profile === '')) {
-    throw configInvalid(context, 'profile', `must be the name of a profile in ~/.aws/config, got ${describe(profile)}.`);
+    throw optionError(context, 'profile', `must be the name of a profile in ~/.aws/config, got ${describeValue(profile)}.`);
   }
   if (credentials !== undefined && !isCredentials(credentials)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'credentials',
       'must be { accessKeyId, secretAccessKey, sessionToken? } with string values. Better, leave it out and let the SDK find credentials (environment, ~/.aws, roles).',
@@ -341,11 +342,6 @@ function parseConnection(record: Record<string, unknown>, context: Pick<PluginCo
     profile: profile as string | undefined,
     credentials: credentials as AwsCredentialsOption | undefined,
   };
-}
-
-/** True for an integer in `[minimum, maximum]`. */
-export function isIntegerBetween(value: unknown, minimum: number, maximum: number): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= minimum && value <= maximum;
 }
 
 function isBucketName(name: string): boolean {
@@ -383,37 +379,3 @@ function isCredentials(value: unknown): value is AwsCredentialsOption {
   );
 }
 
-function asOptionsRecord(
-  options: unknown,
-  context: Pick<PluginContextV1, 'configPath'>,
-  known: readonly string[],
-): Record<string, unknown> {
-  // A config file may spell "no options" as an absent key or as null; both mean the defaults.
-  if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new FanoutError(`${context.configPath} must be an object such as { ${known.slice(0, 3).map((key) => `${key}: ...`).join(', ')} }, got ${describe(options)}.`, {
-      code: ErrorCode.CONFIG_INVALID,
-      fault: 'caller',
-    });
-  }
-  const record = options as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (!known.includes(key)) {
-      throw configInvalid(context, key, `is not an option here. Known options: ${known.join(', ')}. Check the spelling or remove it.`);
-    }
-  }
-  return record;
-}
-
-/** A `CONFIG_INVALID` naming `${configPath}.${key}`. */
-export function configInvalid(context: Pick<PluginContextV1, 'configPath'>, key: string, problem: string): FanoutError {
-  return new FanoutError(`${context.configPath}.${key} ${problem}`, { code: ErrorCode.CONFIG_INVALID, fault: 'caller' });
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `a value of type ${typeof value}`;
-}

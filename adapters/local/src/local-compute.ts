@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { abortError } from '@fanout/adapter-kit';
+import { abortError, isIntegerBetween } from '@fanout/adapter-kit';
 import {
   ErrorCode,
   FanoutError,
@@ -22,7 +22,7 @@ import {
   STDERR_TAIL_BYTES,
   timeoutError,
 } from './local-errors.js';
-import { DEFAULT_MEMORY_MB, defaultWorkerCount, isIntegerBetween, MAX_MEMORY_MB, MAX_WORKERS, MIN_MEMORY_MB } from './local-options.js';
+import { DEFAULT_MEMORY_MB, defaultWorkerCount, MAX_MEMORY_MB, MAX_WORKERS, MIN_MEMORY_MB } from './local-options.js';
 import type { RuntimeInitMessage, RuntimeInvokeMessage, RuntimeReply } from './local-runtime.js';
 import { LOCAL_ADAPTER_MODULE } from './local-storage.js';
 

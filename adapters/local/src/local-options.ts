@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { ErrorCode, FanoutError, type PluginContextV1 } from '@fanout/spec';
+import { describeValue, isIntegerBetween, optionError, optionsRecord } from '@fanout/adapter-kit';
+import type { PluginContextV1 } from '@fanout/spec';
 
 /** Options for the local folder storage, as written under `storage.options` in configuration. */
 export type LocalStorageOptions = {
@@ -69,18 +70,18 @@ export function defaultWorkerCount(): number {
  * `${context.configPath}.<key>` for an unknown key or a bad value.
  */
 export function parseLocalStorageOptions(options: unknown, context: PluginContextV1): ResolvedLocalStorageOptions {
-  const record = asOptionsRecord(options, context, ['root']);
+  const record = optionsRecord(options, context, { adapter: 'local', known: ['root'], example: '{ root: ".fanout/storage" }' });
   const root = record.root;
   if (root === undefined) return { root: resolve(context.baseDirectory, DEFAULT_STORAGE_ROOT) };
   if (typeof root !== 'string' || root.trim() === '') {
-    throw configInvalid(
+    throw optionError(
       context,
       'root',
-      `must be a non-empty folder path, got ${describe(root)}. Use a path such as ".fanout/storage" (relative to ${context.baseDirectory}) or an absolute path, or leave it out for the default "${DEFAULT_STORAGE_ROOT}".`,
+      `must be a non-empty folder path, got ${describeValue(root)}. Use a path such as ".fanout/storage" (relative to ${context.baseDirectory}) or an absolute path, or leave it out for the default "${DEFAULT_STORAGE_ROOT}".`,
     );
   }
   if (root.includes('\0')) {
-    throw configInvalid(context, 'root', 'contains a NUL character, which no file system accepts. Fix the path.');
+    throw optionError(context, 'root', 'contains a NUL character, which no file system accepts. Fix the path.');
   }
   return { root: isAbsolute(root) ? resolve(root) : resolve(context.baseDirectory, root) };
 }
@@ -90,61 +91,23 @@ export function parseLocalStorageOptions(options: unknown, context: PluginContex
  * `${context.configPath}.<key>` for an unknown key or a bad value.
  */
 export function parseLocalComputeOptions(options: unknown, context: PluginContextV1): ResolvedLocalComputeOptions {
-  const record = asOptionsRecord(options, context, ['workers', 'memoryMb']);
+  const record = optionsRecord(options, context, { adapter: 'local', known: ['workers', 'memoryMb'], example: '{ workers: 2, memoryMb: 2048 }' });
   const workers = record.workers ?? defaultWorkerCount();
   if (!isIntegerBetween(workers, 1, MAX_WORKERS)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'workers',
-      `must be a whole number from 1 to ${MAX_WORKERS}, got ${describe(workers)}. Leave it out to use one process per core (${defaultWorkerCount()} here).`,
+      `must be a whole number from 1 to ${MAX_WORKERS}, got ${describeValue(workers)}. Leave it out to use one process per core (${defaultWorkerCount()} here).`,
     );
   }
   const memoryMb = record.memoryMb ?? DEFAULT_MEMORY_MB;
   if (!isIntegerBetween(memoryMb, MIN_MEMORY_MB, MAX_MEMORY_MB)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'memoryMb',
-      `must be a whole number of MiB from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB}, got ${describe(memoryMb)}. It is each child process's heap limit; leave it out for ${DEFAULT_MEMORY_MB}.`,
+      `must be a whole number of MiB from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB}, got ${describeValue(memoryMb)}. It is each child process's heap limit; leave it out for ${DEFAULT_MEMORY_MB}.`,
     );
   }
   return { workers, memoryMb };
 }
 
-/** True for an integer in `[minimum, maximum]`. */
-export function isIntegerBetween(value: unknown, minimum: number, maximum: number): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= minimum && value <= maximum;
-}
-
-function asOptionsRecord(options: unknown, context: PluginContextV1, known: readonly string[]): Record<string, unknown> {
-  // A config file may spell "no options" as an absent key or as null; both mean the defaults.
-  if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new FanoutError(
-      `${context.configPath} must be an object such as { ${known.map((key) => `${key}: ...`).join(', ')} }, got ${describe(options)}.`,
-      { code: ErrorCode.CONFIG_INVALID, fault: 'caller' },
-    );
-  }
-  const record = options as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (!known.includes(key)) {
-      throw configInvalid(
-        context,
-        key,
-        `is not an option of the local adapter. Known options here: ${known.join(', ')}. Check the spelling or remove it.`,
-      );
-    }
-  }
-  return record;
-}
-
-function configInvalid(context: PluginContextV1, key: string, problem: string): FanoutError {
-  return new FanoutError(`${context.configPath}.${key} ${problem}`, { code: ErrorCode.CONFIG_INVALID, fault: 'caller' });
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `a value of type ${typeof value}`;
-}

@@ -1,4 +1,5 @@
-import { ErrorCode, FanoutError, type PluginContextV1 } from '@fanout/spec';
+import { describeValue, isIntegerBetween, optionError, optionsRecord } from '@fanout/adapter-kit';
+import type { PluginContextV1 } from '@fanout/spec';
 
 /** Options of the Redis storage, as written under `storage.options` in configuration. */
 export type RedisStorageOptions = {
@@ -51,7 +52,7 @@ const knownOptions = ['url', 'namespace', 'connectTimeoutMs', 'commandTimeoutMs'
  * unchanged, which is what a local worker process receives through `reference.options`.
  */
 export function parseRedisStorageOptions(options: unknown, context: PluginContextV1): ResolvedRedisStorageOptions {
-  const record = asOptionsRecord(options, context);
+  const record = optionsRecord(options, context, { adapter: 'redis', known: knownOptions, example: `{ url: "${DEFAULT_REDIS_URL}" }` });
   return {
     url: parseUrl(record.url, context),
     namespace: parseNamespace(record.namespace, context),
@@ -64,24 +65,24 @@ function parseUrl(value: unknown, context: PluginContextV1): string {
   if (value === undefined) return DEFAULT_REDIS_URL;
   const example = `Use a URL such as "${DEFAULT_REDIS_URL}" or "rediss://:password@redis.example.com:6380/2", or leave it out for the default "${DEFAULT_REDIS_URL}".`;
   if (typeof value !== 'string' || value.trim() === '') {
-    throw configInvalid(context, 'url', `must be a redis:// or rediss:// URL, got ${describe(value)}. ${example}`);
+    throw optionError(context, 'url', `must be a redis:// or rediss:// URL, got ${describeValue(value)}. ${example}`);
   }
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
     // Never echo the value: it may carry a password.
-    throw configInvalid(context, 'url', `is not a valid URL. ${example}`);
+    throw optionError(context, 'url', `is not a valid URL. ${example}`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw configInvalid(context, 'url', `must use the redis: or rediss: scheme, got "${parsed.protocol}". ${example}`);
+    throw optionError(context, 'url', `must use the redis: or rediss: scheme, got "${parsed.protocol}". ${example}`);
   }
   if (parsed.hostname === '') {
-    throw configInvalid(context, 'url', `has no host name. ${example}`);
+    throw optionError(context, 'url', `has no host name. ${example}`);
   }
   const database = parsed.pathname.replace(/^\//, '');
   if (database !== '' && !/^\d+$/.test(database)) {
-    throw configInvalid(context, 'url', `has the path "/${database}", but the only path Redis understands is a database number such as "/2". ${example}`);
+    throw optionError(context, 'url', `has the path "/${database}", but the only path Redis understands is a database number such as "/2". ${example}`);
   }
   return value;
 }
@@ -89,10 +90,10 @@ function parseUrl(value: unknown, context: PluginContextV1): string {
 function parseNamespace(value: unknown, context: PluginContextV1): string {
   if (value === undefined) return DEFAULT_NAMESPACE;
   if (typeof value !== 'string' || value.length > MAX_NAMESPACE_LENGTH || !namespacePattern.test(value)) {
-    throw configInvalid(
+    throw optionError(
       context,
       'namespace',
-      `must be 1 to ${MAX_NAMESPACE_LENGTH} letters, digits, ".", "_" or "-" (no ":"), got ${describe(value)}. Leave it out for the default "${DEFAULT_NAMESPACE}".`,
+      `must be 1 to ${MAX_NAMESPACE_LENGTH} letters, digits, ".", "_" or "-" (no ":"), got ${describeValue(value)}. Leave it out for the default "${DEFAULT_NAMESPACE}".`,
     );
   }
   return value;
@@ -100,46 +101,13 @@ function parseNamespace(value: unknown, context: PluginContextV1): string {
 
 function parseTimeout(value: unknown, key: string, fallback: number, context: PluginContextV1): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
-    throw configInvalid(
+  if (!isIntegerBetween(value, 1, MAX_TIMEOUT_MS)) {
+    throw optionError(
       context,
       key,
-      `must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${describe(value)}. Leave it out for the default ${fallback}.`,
+      `must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${describeValue(value)}. Leave it out for the default ${fallback}.`,
     );
   }
   return value;
 }
 
-function asOptionsRecord(options: unknown, context: PluginContextV1): Record<string, unknown> {
-  // A config file may spell "no options" as an absent key or as null; both mean the defaults.
-  if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new FanoutError(
-      `${context.configPath} must be an object such as { url: "${DEFAULT_REDIS_URL}" }, got ${describe(options)}.`,
-      { code: ErrorCode.CONFIG_INVALID, fault: 'caller' },
-    );
-  }
-  const record = options as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (!(knownOptions as readonly string[]).includes(key)) {
-      throw configInvalid(
-        context,
-        key,
-        `is not an option of the redis adapter. Known options: ${knownOptions.join(', ')}. Check the spelling or remove it.`,
-      );
-    }
-  }
-  return record;
-}
-
-function configInvalid(context: PluginContextV1, key: string, problem: string): FanoutError {
-  return new FanoutError(`${context.configPath}.${key} ${problem}`, { code: ErrorCode.CONFIG_INVALID, fault: 'caller' });
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return `a value of type ${typeof value}`;
-}

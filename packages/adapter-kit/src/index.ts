@@ -15,3 +15,4 @@ export {
   fromBase64,
 } from './json-payload-codec.js';
 export { DispatchThreadPool, serveComputeInThreads, type DispatchThreadPoolOptions } from './dispatch-threads.js';
+export { describeValue, isIntegerBetween, optionError, optionsRecord, type OptionsContext, type OptionsShape } from './options.js';
