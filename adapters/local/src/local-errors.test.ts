@@ -14,8 +14,17 @@ describe('file-system error mapping', () => {
     }
   });
 
+  it('maps a full disk to a BACKEND_UNAVAILABLE that says how to free space, not retryable', () => {
+    for (const code of ['ENOSPC', 'EDQUOT']) {
+      const error = mapFileSystemError(systemError(code), { operation: 'write', key: 'fanout/jobs/j1' });
+      expect(error).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: false });
+      expect(error.message).toContain('"fanout/jobs/j1"');
+      expect(error.message).toContain('fanout clean');
+    }
+  });
+
   it('maps other failures to BACKEND_UNAVAILABLE, retryable, keeping the cause', () => {
-    const cause = systemError('ENOSPC');
+    const cause = systemError('EMFILE');
     const error = mapFileSystemError(cause, { operation: 'write', key: 'k' });
     expect(error).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true });
     expect(error.cause).toBe(cause);

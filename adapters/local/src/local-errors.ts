@@ -35,8 +35,8 @@ export type StorageFailureContext = {
 
 /**
  * Turn a file-system failure into a `FanoutError`. Errors that already are one pass through.
- * Permission problems are the caller's to fix and not retryable; anything else (a full disk, too
- * many open files, an I/O error) may pass, so it is `BACKEND_UNAVAILABLE` and retryable.
+ * Permission problems are the caller's to fix and not retryable, nor is a full disk; anything else
+ * (too many open files, an I/O error) may pass, so it is `BACKEND_UNAVAILABLE` and retryable.
  */
 export function mapFileSystemError(error: unknown, context: StorageFailureContext): FanoutError {
   if (FanoutError.isInstance(error)) return error;
@@ -62,6 +62,13 @@ export function mapFileSystemError(error: unknown, context: StorageFailureContex
         fault: 'caller',
         cause: error,
       });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      // Retrying cannot free space; every other write would fail the same way meanwhile.
+      return new FanoutError(
+        `${where}: the disk holding the storage root is full (${detail}). Free space there, for example with \`fanout clean --older-than 1d\`, which deletes finished jobs' inputs and results, or choose a root on a larger disk.`,
+        { code: ErrorCode.BACKEND_UNAVAILABLE, retryable: false, fault: 'backend', cause: error },
+      );
     default:
       return new FanoutError(`${where}: ${detail}`, {
         code: ErrorCode.BACKEND_UNAVAILABLE,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { abortError, assertValidStorageKey, throwIfAborted } from '@fanout/adapter-kit';
 import type {
@@ -18,6 +18,7 @@ import type {
 } from '@fanout/spec';
 import { disposedError, errnoCode, isMissingObject, keyConflictError, mapFileSystemError } from './local-errors.js';
 import { decodeCursor, encodeCursor, LIST_PAGE_SIZE, pageLimit, walkInKeyOrder, type ListCandidate } from './local-listing.js';
+import { writeAll } from './write-all.js';
 
 /** The module specifier another process imports to recreate a {@link LocalStorage}. */
 export const LOCAL_ADAPTER_MODULE = '@fanout/adapter-local';
@@ -287,15 +288,15 @@ function assertRange(range: ByteRange): void {
 const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 
 /**
- * Write a body to a file that must not exist yet. A `Uint8Array` is one write (libuv loops over
- * partial writes, so it is not cut into pieces as `writeFile` does); a stream is written in
+ * Write a body to a file that must not exist yet. A `Uint8Array` is one write (not cut into pieces
+ * as `writeFile` does); a stream is written in
  * batches of its own chunks, referenced rather than copied, so memory stays at about one batch.
  */
 async function writeNewFile(path: string, body: StorageBody, signal: AbortSignal | undefined): Promise<void> {
   const handle = await open(path, 'wx');
   try {
     if (body instanceof Uint8Array) {
-      await writeBatch(handle, [body], body.byteLength);
+      await writeAll(handle, [body]);
       return;
     }
     let batch: Uint8Array[] = [];
@@ -305,21 +306,15 @@ async function writeNewFile(path: string, body: StorageBody, signal: AbortSignal
       batch.push(chunk);
       size += chunk.byteLength;
       if (size >= WRITE_BATCH_BYTES) {
-        await writeBatch(handle, batch, size);
+        await writeAll(handle, batch);
         batch = [];
         size = 0;
       }
     }
-    if (size > 0) await writeBatch(handle, batch, size);
+    if (size > 0) await writeAll(handle, batch);
   } finally {
     await handle.close();
   }
-}
-
-async function writeBatch(handle: FileHandle, chunks: Uint8Array[], size: number): Promise<void> {
-  const { bytesWritten } = await handle.writev(chunks);
-  // libuv continues short writes itself; it stops short only when the file system refused the rest.
-  if (bytesWritten !== size) throw new Error(`a write stopped after ${bytesWritten} of ${size} bytes`);
 }
 
 /** The bytes `[range.start, range.end)` of the file, clamped to its size, read without the rest. */
