@@ -59,7 +59,9 @@ describe('child exit classification', () => {
 describe('worker failures across the channel', () => {
   it('classifies a bare file-system error from writing the code bundle before it travels', () => {
     const full = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-    expect(rebuildWorkerError(transportError(full))).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true });
+    expect(rebuildWorkerError(transportError(full))).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: false });
+    const busy = Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+    expect(rebuildWorkerError(transportError(busy))).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true });
   });
 });
 

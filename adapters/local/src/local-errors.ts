@@ -66,7 +66,7 @@ export function mapFileSystemError(error: unknown, context: StorageFailureContex
     case 'EDQUOT':
       // Retrying cannot free space; every other write would fail the same way meanwhile.
       return new FanoutError(
-        `${where}: the disk holding the storage root is full (${detail}). Free space there, for example with \`fanout clean --older-than 1d\`, which deletes finished jobs' inputs and results, or choose a root on a larger disk.`,
+        `${where}: the disk is full (${detail}). Free space on it; on the storage root's disk, \`fanout clean --older-than 1d\` deletes finished jobs' inputs and results.`,
         { code: ErrorCode.BACKEND_UNAVAILABLE, retryable: false, fault: 'backend', cause: error },
       );
     default:
