@@ -9,7 +9,7 @@ export { localPlugin };
 export { LocalStorage, LOCAL_ADAPTER_MODULE, type LocalStorageSettings } from './local-storage.js';
 export { LIST_PAGE_SIZE } from './local-listing.js';
 export { LocalCompute, LOCAL_PAYLOAD_BYTES,
-  LOCAL_RESPONSE_BYTES, LOCAL_RUNTIME_PATH, MAX_TIMEOUT_MS, type LocalComputeSettings } from './local-compute.js';
+  LOCAL_RESPONSE_BYTES, LOCAL_RUNTIME_PATH, LOCAL_STORED_INPUTS_ABOVE_BYTES, MAX_TIMEOUT_MS, type LocalComputeSettings } from './local-compute.js';
 export {
   DEFAULT_MEMORY_MB,
   DEFAULT_STORAGE_ROOT,

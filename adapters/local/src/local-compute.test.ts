@@ -9,7 +9,7 @@ import { serialize } from 'node:v8';
 import { FanoutError, PROTOCOL_VERSION, type ErrorCode, type InvocationPayloadV1, type ResultRecordV1 } from '@fanout/spec';
 import { decodeRecord, frame, serializeValue } from '@fanout/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCompute } from './local-compute.js';
+import { LOCAL_STORED_INPUTS_ABOVE_BYTES, LocalCompute } from './local-compute.js';
 import { LocalStorage } from './local-storage.js';
 
 // The task bundle, as core's bundler would produce it: one self-contained ES module.
@@ -219,10 +219,10 @@ describe('LocalCompute failures', () => {
     await expectCode(compute.invoke(missing, { mode: 'sync' }), 'PROTOCOL_ERROR');
   });
 
-  it('prefers inputs from the stored job object only with the folder storage, where a read is one system call', async () => {
-    expect(compute.capabilities.prefersStoredInputs).toBe(true);
+  it('reads a large job\'s inputs from the stored job object only with the folder storage, where a read is one system call', async () => {
+    expect(compute.capabilities.storedInputsAboveBytes).toBe(LOCAL_STORED_INPUTS_ABOVE_BYTES);
     const remote = new LocalCompute({ storageReference: { module: '@fanout/adapter-aws', options: {} }, workers: 1, memoryMb: 128 });
-    expect(remote.capabilities.prefersStoredInputs).toBe(false);
+    expect(remote.capabilities.storedInputsAboveBytes).toBe(Number.POSITIVE_INFINITY);
     await remote.dispose();
   });
 

@@ -83,6 +83,12 @@ export class Executor {
     this.storage = dependencies.storage;
     this.compute = dependencies.compute;
     this.capabilities = resolveComputeCapabilities(dependencies.compute.capabilities);
+    const { storedInputsAboveBytes } = this.capabilities;
+    if (typeof storedInputsAboveBytes !== 'number' || !(storedInputsAboveBytes >= 0)) {
+      throw new TypeError(
+        `The ${dependencies.compute.name} compute backend declares capabilities.storedInputsAboveBytes = ${String(storedInputsAboveBytes)}; it must be a number of bytes, at least 0 (Infinity for never).`,
+      );
+    }
     this.layout = new StorageLayout(dependencies.config.prefix);
   }
 
@@ -98,12 +104,13 @@ export class Executor {
   ): Promise<Job<Awaited<Output>>> {
     this.assertUsable();
     const source = await resolveTaskSource(task as TaskFunction<never>, this.config.baseDirectory);
-    // Where inputs are read from storage once the job object is stored (before this call
-    // returns), large views in an array of inputs are referenced rather than copied: the job
-    // object is written, and the first payloads are cut, while the caller still awaits map().
-    // Elsewhere inline payloads are cut from them later, so they are copied and the caller may
-    // reuse its arrays; so are the inputs of an iterator, which may refill one buffer per input.
-    const referenceViews = this.capabilities.prefersStoredInputs && Array.isArray(inputs);
+    // On a backend that reads a large job's inputs from the job object, large views in an array
+    // of inputs are referenced rather than copied: the job object is written from them while the
+    // caller still awaits map(), and nothing reads them afterwards (a job that turns out small
+    // enough to travel inline gets a copy, below). Elsewhere inline payloads are cut after map()
+    // returns, so inputs are copied and the caller may reuse its arrays; so are the inputs of an
+    // iterator, which may refill one buffer per input.
+    const referenceViews = Number.isFinite(this.capabilities.storedInputsAboveBytes) && Array.isArray(inputs);
     const serialized: Uint8Array[][] = [];
     for await (const input of inputs) serialized.push(serializeInput(input, serialized.length, referenceViews));
     const bundle = await this.bundleFor(source);
@@ -128,11 +135,14 @@ export class Executor {
     };
     await this.upload(storage, bundle);
     const { manifest, parts, inputs: jobInputs } = encodeJobObject(manifestWithoutOffsets, serialized);
+    // Payloads are cut as invocations go out, some after map() returns: a job small enough to
+    // travel inline cuts them from a copy of its job object when its parts alias the caller's arrays.
+    const inlineInputs = this.readsStoredInputs(manifest) ? undefined : referenceViews ? inputsOfJobObject(Buffer.concat(parts), manifest) : jobInputs;
     // Invocations whose inputs travel inline start while the job object is being written; the
     // handle is returned only once it is stored, so every job a caller sees can be re-attached.
     const written = storage.put(this.layout.jobKey(manifest.id), streamParts(parts));
     written.catch(() => undefined);
-    const job = this.newHandle<Awaited<Output>>(manifest, jobInputs, written, counting, storage, options, concurrency, [], true);
+    const job = this.newHandle<Awaited<Output>>(manifest, inlineInputs, written, counting, storage, options, concurrency, [], true);
     try {
       await written;
     } catch (error) {
@@ -174,7 +184,7 @@ export class Executor {
     const { counting, storage } = this.jobStorage();
     const { manifest, bytes } = await this.readJob(storage, jobId);
     const adopt = await this.readRecords(storage, manifest);
-    const inputs = inputsOfJobObject(bytes, manifest);
+    const inputs = this.readsStoredInputs(manifest) ? undefined : inputsOfJobObject(bytes, manifest);
     return this.newHandle<Output>(manifest, inputs, Promise.resolve(), counting, storage, options, this.concurrencyFor(options), adopt, true);
   }
 
@@ -182,9 +192,9 @@ export class Executor {
   async inspect(jobId: string): Promise<JobStats> {
     this.assertUsable();
     const { counting, storage } = this.jobStorage();
-    const { manifest, bytes } = await this.readJob(storage, jobId);
+    const { manifest } = await this.readJob(storage, jobId);
     const adopt = await this.readRecords(storage, manifest);
-    const handle = this.newHandle(manifest, inputsOfJobObject(bytes, manifest), Promise.resolve(), counting, storage, {}, 1, adopt, false);
+    const handle = this.newHandle(manifest, undefined, Promise.resolve(), counting, storage, {}, 1, adopt, false);
     return handle.stats();
   }
 
@@ -231,9 +241,19 @@ export class Executor {
     await this.dispose();
   }
 
+  /**
+   * Whether every invocation of this job reads its inputs from the job object: the backend
+   * declares it does so more cheaply than it receives them inline, for a job this large.
+   */
+  private readsStoredInputs(manifest: JobManifest): boolean {
+    const inputBytes = manifest.inputOffsets.at(-1)! - manifest.inputOffsets[0]!;
+    return inputBytes > this.capabilities.storedInputsAboveBytes;
+  }
+
   private newHandle<Output>(
     manifest: JobManifest,
-    inputs: JobInputs,
+    /** The job's inputs for inline payloads; `undefined` when every invocation reads the job object. */
+    inputs: JobInputs | undefined,
     jobObjectWritten: Promise<void>,
     counting: CountingStorage,
     storage: StorageBackendV1,

@@ -40,9 +40,11 @@ describe.each([
     expect(stats.tasks.succeeded).toBe(taskCount);
     expect(stats.storage.fixedRequests).toBeLessThanOrEqual(2);
     expect(stats.storage.requestsPerTask).toBeLessThanOrEqual(2 / c + 0.1);
-    // The worker makes one result write per invocation and at most one code read per cold process.
+    // The worker makes one result write per invocation and at most one code read per cold
+    // process; this job's inputs (about 80 KB) travel inline, so it reads none from storage.
     expect(stats.storage.worker.create).toBe(stats.invocations.attempts);
     expect(stats.storage.worker.get).toBeLessThanOrEqual(stats.invocations.coldStarts);
+    expect(stats.storage.worker.getRange).toBe(0);
 
     const before = totalRequests(stats.storage.client);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -59,10 +61,9 @@ describe('a synchronous map with durable: false', () => {
     const { storage, invocations } = job.stats();
     expect(storage.worker.create + storage.worker.put).toBe(0);
     expect(storage.worker.get).toBeLessThanOrEqual(invocations.coldStarts);
-    // The local workers read their inputs from the job object (prefersStoredInputs), one ranged read each.
-    expect(storage.worker.getRange).toBeLessThanOrEqual(invocations.attempts);
-    const inputAndCodeReads = storage.worker.get + storage.worker.getRange;
-    expect(storage.totalRequests - storage.fixedRequests - inputAndCodeReads, 'requests for results').toBe(0);
+    // Small inputs travel inline: the workers' only reads are of the code.
+    expect(storage.worker.getRange).toBe(0);
+    expect(storage.totalRequests - storage.fixedRequests - storage.worker.get, 'requests for results').toBe(0);
   });
 
   it('still stores a record too large for the response, and reads it from there', async () => {
@@ -75,5 +76,30 @@ describe('a synchronous map with durable: false', () => {
     expect(storage.worker.create).toBeGreaterThanOrEqual(large.length);
     expect(storage.client.get).toBeGreaterThanOrEqual(large.length);
     expect(storage.worker.create).toBeLessThanOrEqual(invocations.attempts);
+  });
+});
+
+// Local workers read a range of the job object from the page cache more cheaply than the client
+// pipes the same bytes to them, so a job with over 1 MiB of inputs sends none inline.
+describe('a map whose inputs add up to more than 1 MiB on the local backend', () => {
+  it('reads every invocation\'s inputs from the job object with one ranged read', async () => {
+    const large = Array.from({ length: 48 }, (_, index) => new Uint8Array(32 * 1024).fill(index));
+    const job = await fanout.map(echo, large, { chunkSize: 4, concurrency: 1 });
+    // The caller may reuse its arrays once map() resolves: the job object holds the inputs.
+    large.forEach((bytes) => bytes.fill(255));
+    const results = await job.results();
+    expect(results.map((bytes) => [bytes.byteLength, bytes[0]])).toEqual(large.map((bytes, index) => [bytes.byteLength, index]));
+    const { storage, invocations } = job.stats();
+    expect(storage.worker.getRange).toBe(invocations.attempts);
+  });
+
+  it('leaves a job just under the threshold inline, with inputs copied so the caller may reuse its arrays', async () => {
+    const small = Array.from({ length: 24 }, (_, index) => new Uint8Array(32 * 1024).fill(index));
+    const job = await fanout.map(echo, small, { chunkSize: 1, concurrency: 1 });
+    // Most invocations go out after map() resolves, with payloads cut then.
+    small.forEach((bytes) => bytes.fill(255));
+    const results = await job.results();
+    expect(results.map((bytes) => bytes[0])).toEqual(small.map((_, index) => index));
+    expect(job.stats().storage.worker.getRange).toBe(0);
   });
 });

@@ -45,14 +45,16 @@ export type ComputeCapabilitiesV1 = {
    */
   cancelsRunningInvocations?: boolean;
   /**
-   * Whether a worker reads its inputs from the stored job object more cheaply than it receives
-   * them inline (local processes read the page cache with one system call, where an inline
-   * payload is copied and serialized on both sides of a pipe). Core then sends inputs inline only
-   * while the job object is still being written, so that the first invocations need not wait for
-   * it, and by reference afterwards. Default: `false` (inputs under `maxPayloadBytes` always
-   * travel inline, which saves a storage request per invocation on a cloud platform).
+   * A job whose inputs add up to more than this many bytes sends every invocation's inputs by
+   * reference (a byte range of the stored job object), even those that would fit
+   * `maxPayloadBytes`; its invocations start once the job object is stored. For a backend whose
+   * workers read a range of the job object more cheaply than the client can carry the bytes in a
+   * payload: local processes read the page cache with one system call, where an inline payload is
+   * copied, serialized and piped on both sides. A smaller job travels inline, saving a read per
+   * invocation. Default: `Infinity` (inputs that fit `maxPayloadBytes` always travel inline, which
+   * saves a storage request per invocation on a cloud platform).
    */
-  prefersStoredInputs?: boolean;
+  storedInputsAboveBytes?: number;
   /**
    * Invocations per unit of concurrency that automatic chunking aims for. More, smaller
    * invocations balance the tail of a job better and hold smaller records; each costs one

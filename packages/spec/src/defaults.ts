@@ -34,7 +34,7 @@ export const computeDefaults = {
   maxConcurrency: 1000,
   classifiesFailures: false,
   cancelsRunningInvocations: false,
-  prefersStoredInputs: false,
+  storedInputsAboveBytes: Number.POSITIVE_INFINITY,
   invocationsPerSlot: 4,
 } as const;
 
@@ -49,7 +49,7 @@ export type ResolvedComputeCapabilities = {
   maxConcurrency: number;
   classifiesFailures: boolean;
   cancelsRunningInvocations: boolean;
-  prefersStoredInputs: boolean;
+  storedInputsAboveBytes: number;
   invocationsPerSlot: number;
 };
 

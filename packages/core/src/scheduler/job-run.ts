@@ -55,8 +55,11 @@ type Attempt = {
 
 export type JobRunOptions = {
   manifest: JobManifest;
-  /** The job's framed inputs, for cutting inline payloads. */
-  inputs: JobInputs;
+  /**
+   * The job's framed inputs, for cutting inline payloads; `undefined` when every invocation
+   * reads its inputs from the job object (see `storedInputsAboveBytes`).
+   */
+  inputs: JobInputs | undefined;
   /**
    * Settles once the job object is in storage. Invocations with inline inputs go out at once;
    * one that reads its inputs from the job object waits for it.
@@ -126,28 +129,10 @@ export class JobRun {
   private cap: number;
   private finished = false;
   private stragglerTimer: NodeJS.Timeout | undefined;
-  /** Set once the job object is in storage; inputs may then be read from it. */
-  private jobObjectStored = false;
-  private readonly options: Omit<JobRunOptions, 'inputs'>;
-  /**
-   * What inline payloads are cut from. Dropped once the job object is stored when the backend
-   * prefers to read it from there: no payload needs them again, and a large job's inputs (the
-   * caller's own arrays, possibly) need not stay in memory as long as the job handle does.
-   */
-  private inputs: JobInputs | undefined;
+  private readonly options: JobRunOptions;
 
   constructor(options: JobRunOptions) {
-    const { inputs, ...rest } = options;
-    this.options = rest;
-    this.inputs = inputs;
-    options.jobObjectWritten.then(
-      () => {
-        this.jobObjectStored = true;
-        if (rest.capabilities.prefersStoredInputs) this.inputs = undefined;
-      },
-      // A failed write fails the job in `map`; no invocation then reads the object.
-      () => undefined,
-    );
+    this.options = options;
     this.outcomes = new Array<TaskResult<unknown> | undefined>(options.manifest.taskCount);
     this.cap = options.concurrency;
     if (options.mode === 'async') {
@@ -271,8 +256,7 @@ export class JobRun {
   }
 
   private payloadFor(unit: Unit): InvocationPayloadV1 {
-    const { manifest, jobKey, layout, capabilities, mode, compute } = this.options;
-    const { inputs } = this;
+    const { manifest, jobKey, layout, capabilities, mode, compute, inputs } = this.options;
     const start = manifest.inputOffsets[unit.first]!;
     const end = manifest.inputOffsets[unit.first + unit.count]!;
     const budget = capabilities.maxPayloadBytes[mode];
@@ -287,10 +271,9 @@ export class JobRun {
       ...(mode === 'sync' && !this.options.durable ? { durable: false } : {}),
       timeoutMs: manifest.timeoutMs,
     } as const;
-    // Inputs that fit the budget travel inline, unless the backend's workers would rather read
-    // them from the job object and it is stored already; the rest are read from the job object.
-    const inlineWanted = inputs !== undefined && !(capabilities.prefersStoredInputs && this.jobObjectStored);
-    if (inlineWanted && end - start + PAYLOAD_ENVELOPE_BYTES <= budget) {
+    // Inputs that fit the budget travel inline (unless the whole job reads them from the job
+    // object); the rest are read from the job object.
+    if (inputs !== undefined && end - start + PAYLOAD_ENVELOPE_BYTES <= budget) {
       const inline: InvocationPayloadV1 = { ...base, inputs: { inline: inputs.framed(unit.first, unit.count) } };
       if (payloadSizeOf(compute, inline) <= budget) return inline;
     }
