@@ -16,7 +16,7 @@ import { JobHandle } from './job/job-handle.js';
 import { ReducedJob } from './job/reduced-job.js';
 import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
 import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
-import { decodeJobManifest, encodeJobObject, inputsOfJobObject, type JobInputs, type JobManifest } from './protocol/job-object.js';
+import { encodeJobObject, inputsOfJobObject, readJobManifest, type JobInputs, type JobManifest } from './protocol/job-object.js';
 import { StorageLayout, newJobId } from './protocol/layout.js';
 import { RetryingStorage, replayableBody } from './protocol/retrying-storage.js';
 import { JobRun } from './scheduler/job-run.js';
@@ -182,9 +182,10 @@ export class Executor {
   async attach<Output = unknown>(jobId: string, options: MapOptions = {}): Promise<Job<Output>> {
     this.assertUsable();
     const { counting, storage } = this.jobStorage();
-    const { manifest, bytes } = await this.readJob(storage, jobId);
+    const manifest = await this.readManifest(storage, jobId);
     const adopt = await this.readRecords(storage, manifest);
-    const inputs = this.readsStoredInputs(manifest) ? undefined : inputsOfJobObject(bytes, manifest);
+    // The inputs are read whole only for a job that sends them inline, which is a small one.
+    const inputs = this.readsStoredInputs(manifest) ? undefined : inputsOfJobObject(await this.readJobObject(storage, jobId), manifest);
     return this.newHandle<Output>(manifest, inputs, Promise.resolve(), counting, storage, options, this.concurrencyFor(options), adopt, true);
   }
 
@@ -192,7 +193,7 @@ export class Executor {
   async inspect(jobId: string): Promise<JobStats> {
     this.assertUsable();
     const { counting, storage } = this.jobStorage();
-    const { manifest } = await this.readJob(storage, jobId);
+    const manifest = await this.readManifest(storage, jobId);
     const adopt = await this.readRecords(storage, manifest);
     const handle = this.newHandle(manifest, undefined, Promise.resolve(), counting, storage, {}, 1, adopt, false);
     return handle.stats();
@@ -293,17 +294,28 @@ export class Executor {
     return handle;
   }
 
-  private async readJob(storage: StorageBackendV1, jobId: string): Promise<{ manifest: JobManifest; bytes: Uint8Array }> {
+  /** The job's manifest, without its inputs. */
+  private async readManifest(storage: StorageBackendV1, jobId: string): Promise<JobManifest> {
+    const manifest = await readJobManifest(storage, this.jobKeyOf(jobId));
+    return manifest ?? this.jobNotFound(jobId);
+  }
+
+  /** The whole job object: the manifest and every input. */
+  private async readJobObject(storage: StorageBackendV1, jobId: string): Promise<Uint8Array> {
+    const bytes = await storage.get(this.jobKeyOf(jobId));
+    return bytes ?? this.jobNotFound(jobId);
+  }
+
+  private jobKeyOf(jobId: string): string {
     if (!/^[\w.-]+$/.test(jobId)) throw new TypeError(`"${jobId}" is not a job id; ids look like 20261129-023501-1a2b3c4d.`);
-    const key = this.layout.jobKey(jobId);
-    const bytes = await storage.get(key);
-    if (!bytes) {
-      throw new FanoutError(`No job ${jobId} in ${this.storage.name} storage under "${this.config.prefix}". \`fanout jobs\` lists the jobs there.`, {
-        code: ErrorCode.JOB_NOT_FOUND,
-        fault: 'caller',
-      });
-    }
-    return { manifest: decodeJobManifest(bytes, key), bytes };
+    return this.layout.jobKey(jobId);
+  }
+
+  private jobNotFound(jobId: string): never {
+    throw new FanoutError(`No job ${jobId} in ${this.storage.name} storage under "${this.config.prefix}". \`fanout jobs\` lists the jobs there.`, {
+      code: ErrorCode.JOB_NOT_FOUND,
+      fault: 'caller',
+    });
   }
 
   private async readRecords(storage: StorageBackendV1, manifest: JobManifest) {

@@ -25,10 +25,15 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
 }
 
 describe('re-attaching after the client died', () => {
-  it('returns every result after SIGKILL without re-running tasks that had finished', async () => {
+  // The padded job's inputs (about 2 MB) are over the local backend's inline threshold, so its
+  // invocations read them from the job object, and re-attaching reads only its manifest.
+  it.each([
+    { inputs: 'small inputs, sent inline', padBytes: 0 },
+    { inputs: 'inputs read from the job object', padBytes: 64 * 1024 },
+  ])('returns every result after SIGKILL without re-running tasks that had finished ($inputs)', async ({ padBytes }) => {
     const cwd = await mkdtemp(join(tmpdir(), 'fanout-reattach-'));
     const log = join(cwd, 'runs.log');
-    const client = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/killable-client.ts'), cwd, log, String(taskCount)], {
+    const client = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/killable-client.ts'), cwd, log, String(taskCount), String(padBytes)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
@@ -60,9 +65,13 @@ describe('re-attaching after the client died', () => {
       // Every task ran; a task whose record existed before re-attaching ran exactly once.
       expect(counts.size).toBe(taskCount);
       for (const index of finishedBefore) expect(counts.get(index), `task ${index}`).toBe(1);
-      const { attempts, backups } = job.stats().invocations;
+      const { invocations, storage } = job.stats();
       // Attempts recorded in storage before, plus one per task that had not finished.
-      expect(attempts - backups).toBe(statsBefore.invocations.attempts + taskCount - statsBefore.tasks.succeeded);
+      expect(invocations.attempts - invocations.backups).toBe(statsBefore.invocations.attempts + taskCount - statsBefore.tasks.succeeded);
+      // Whole-object reads: one per record adopted, plus the job object only where inputs go inline.
+      const adopted = statsBefore.tasks.succeeded;
+      expect(storage.client.get - adopted, 'job object reads').toBe(padBytes === 0 ? 1 : 0);
+      expect(storage.worker.getRange > 0, 'workers read inputs from the job object').toBe(padBytes > 0);
     } finally {
       await fanout.dispose();
     }

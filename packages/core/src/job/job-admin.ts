@@ -1,5 +1,5 @@
 import type { StorageBackendV1 } from '@fanout/spec';
-import { decodeJobManifest } from '../protocol/job-object.js';
+import { readJobManifest } from '../protocol/job-object.js';
 import type { StorageLayout } from '../protocol/layout.js';
 
 /** One line of `fanout jobs`. */
@@ -16,8 +16,6 @@ export type CleanOptions = {
 
 export type CleanReport = { jobs: string[]; deletedObjects: number };
 
-/** Enough of a job object to hold the manifest of all but very large jobs in one ranged GET. */
-const manifestProbeBytes = 256 * 1024;
 /** Keys per delete call, the batch limit of S3 and Azure. */
 const deleteBatch = 1000;
 
@@ -32,14 +30,6 @@ async function listKeys(storage: StorageBackendV1, prefix: string): Promise<{ ke
   return objects;
 }
 
-async function readManifest(storage: StorageBackendV1, key: string) {
-  let head = await storage.get(key, { range: { start: 0, end: manifestProbeBytes } });
-  if (!head) return undefined;
-  const manifestEnd = 12 + Buffer.from(head.buffer, head.byteOffset, head.byteLength).readUInt32LE(8);
-  if (manifestEnd > head.byteLength) head = await storage.get(key, { range: { start: 0, end: manifestEnd } });
-  return head && decodeJobManifest(head, key);
-}
-
 /** The newest jobs, with how many tasks have a result record. */
 export async function readJobSummaries(storage: StorageBackendV1, layout: StorageLayout, limit: number): Promise<JobSummary[]> {
   const ids = (await listKeys(storage, layout.jobsPrefix()))
@@ -50,7 +40,7 @@ export async function readJobSummaries(storage: StorageBackendV1, layout: Storag
     .slice(0, limit);
   return Promise.all(
     ids.map(async (id) => {
-      const manifest = await readManifest(storage, layout.jobKey(id));
+      const manifest = await readJobManifest(storage, layout.jobKey(id));
       const results = await listKeys(storage, layout.resultsPrefix(id));
       const done = new Set<number>();
       for (const { key } of results) {

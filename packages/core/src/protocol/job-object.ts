@@ -1,4 +1,4 @@
-import { ErrorCode, FanoutError, PROTOCOL_VERSION } from '@fanout/spec';
+import { ErrorCode, FanoutError, PROTOCOL_VERSION, type StorageBackendV1 } from '@fanout/spec';
 
 /** What a client needs to re-attach to a job, stored at the head of the job object. */
 export type JobManifest = {
@@ -95,8 +95,26 @@ export function inputsOfJobObject(bytes: Uint8Array, manifest: JobManifest): Job
   };
 }
 
+/** Enough of a job object to hold the manifest of all but very large jobs in one ranged GET. */
+const manifestProbeBytes = 256 * 1024;
+
+/**
+ * Read a stored job object's manifest without its inputs: one ranged GET, or two when the
+ * manifest (its offsets grow with the task count) is larger than the first probe. `undefined`
+ * when there is no such object.
+ */
+export async function readJobManifest(storage: StorageBackendV1, key: string): Promise<JobManifest | undefined> {
+  let head = await storage.get(key, { range: { start: 0, end: manifestProbeBytes } });
+  if (!head) return undefined;
+  if (head.byteLength >= headerBytes) {
+    const manifestEnd = headerBytes + Buffer.from(head.buffer, head.byteOffset, head.byteLength).readUInt32LE(magic.byteLength);
+    if (manifestEnd > head.byteLength) head = (await storage.get(key, { range: { start: 0, end: manifestEnd } })) ?? head;
+  }
+  return decodeJobManifest(head, key);
+}
+
 /** Read the manifest from a job object (or its first bytes). */
-export function decodeJobManifest(bytes: Uint8Array, key: string): JobManifest {
+function decodeJobManifest(bytes: Uint8Array, key: string): JobManifest {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buffer.byteLength < headerBytes || !buffer.subarray(0, magic.byteLength).equals(magic)) {
     throw new FanoutError(`${key} is not a fanout job object.`, { code: ErrorCode.PROTOCOL_ERROR });
