@@ -8,7 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { assertValidStorageKey, throwIfAborted } from '@fanout/adapter-kit';
+import { assertByteRange, assertValidStorageKey, listPageLimit, throwIfAborted } from '@fanout/adapter-kit';
 import type {
   ByteRange,
   StorageBackendV1,
@@ -141,7 +141,7 @@ export class AwsStorage implements StorageBackendV1 {
   async get(key: string, options: StorageGetOptions = {}): Promise<Uint8Array | undefined> {
     const { signal, range } = options;
     this.prepare(key, signal);
-    if (range) assertRange(range);
+    if (range) assertByteRange(range);
     // S3 cannot express an empty range; the answer is empty bytes if the object exists.
     if (range?.end !== undefined && range.end <= range.start) {
       return (await this.head(key, { ...(signal ? { signal } : {}) })) ? new Uint8Array(0) : undefined;
@@ -160,7 +160,7 @@ export class AwsStorage implements StorageBackendV1 {
   async getStream(key: string, options: StorageGetOptions = {}): Promise<AsyncIterable<Uint8Array> | undefined> {
     const { signal, range } = options;
     this.prepare(key, signal);
-    if (range) assertRange(range);
+    if (range) assertByteRange(range);
     if (range?.end !== undefined && range.end <= range.start) {
       return (await this.head(key, { ...(signal ? { signal } : {}) })) ? emptyStream() : undefined;
     }
@@ -270,7 +270,7 @@ export class AwsStorage implements StorageBackendV1 {
     this.assertUsable();
     throwIfAborted(signal);
     assertValidStorageKey(prefix, true);
-    const limit = pageLimit(options.limit);
+    const limit = listPageLimit(options.limit, S3_PAGE_SIZE);
     const continuationToken = cursor === undefined ? undefined : readCursor(cursor, prefix);
     try {
       const response = await this.client.send(
@@ -360,22 +360,6 @@ export class AwsStorage implements StorageBackendV1 {
 
 function rangeHeader(range: ByteRange): string {
   return `bytes=${range.start}-${range.end === undefined ? '' : range.end - 1}`;
-}
-
-function assertRange(range: ByteRange): void {
-  const validStart = Number.isSafeInteger(range.start) && range.start >= 0;
-  const validEnd = range.end === undefined || (Number.isSafeInteger(range.end) && range.end >= 0);
-  if (!validStart || !validEnd) {
-    throw new TypeError(`A byte range needs a whole, non-negative start and optional end, got ${JSON.stringify(range)}.`);
-  }
-}
-
-function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return S3_PAGE_SIZE;
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new TypeError(`A list limit must be a whole number of at least 1, got ${String(limit)}.`);
-  }
-  return Math.min(limit, S3_PAGE_SIZE);
 }
 
 async function* emptyStream(): AsyncGenerator<Uint8Array> {

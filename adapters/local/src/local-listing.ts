@@ -61,29 +61,6 @@ export async function* walkInKeyOrder(
   }
 }
 
-/** The page size to use for a caller's `limit`. */
-export function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return LIST_PAGE_SIZE;
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new TypeError(`A list limit must be a whole number of at least 1, got ${String(limit)}.`);
-  }
-  return Math.min(limit, LIST_PAGE_SIZE);
-}
-
-/** The cursor is the last key returned, so that a listing resumes correctly after writes. */
-export function encodeCursor(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
-}
-
-/** The key bytes a cursor stands for. A programmer's mistake (not our cursor) is a `TypeError`. */
-export function decodeCursor(cursor: string): Buffer {
-  const bytes = typeof cursor === 'string' ? Buffer.from(cursor, 'base64url') : Buffer.alloc(0);
-  if (bytes.byteLength === 0 || bytes.toString('base64url') !== cursor) {
-    throw new TypeError(`${JSON.stringify(cursor)} is not a cursor returned by LocalStorage.list.`);
-  }
-  return bytes;
-}
-
 function startsWith(bytes: Buffer, prefix: Buffer): boolean {
   return bytes.byteLength >= prefix.byteLength && bytes.subarray(0, prefix.byteLength).equals(prefix);
 }

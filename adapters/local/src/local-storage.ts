@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { abortError, assertValidStorageKey, throwIfAborted } from '@fanout/adapter-kit';
+import { abortError, assertByteRange, assertValidStorageKey, decodeKeyCursor, encodeKeyCursor, listPageLimit, throwIfAborted } from '@fanout/adapter-kit';
 import type {
   ByteRange,
   StorageBackendV1,
@@ -17,7 +17,7 @@ import type {
   StorageReferenceV1,
 } from '@fanout/spec';
 import { disposedError, errnoCode, isMissingObject, keyConflictError, mapFileSystemError } from './local-errors.js';
-import { decodeCursor, encodeCursor, LIST_PAGE_SIZE, pageLimit, walkInKeyOrder, type ListCandidate } from './local-listing.js';
+import { LIST_PAGE_SIZE, walkInKeyOrder, type ListCandidate } from './local-listing.js';
 import { writeAll } from './write-all.js';
 
 /** The module specifier another process imports to recreate a {@link LocalStorage}. */
@@ -78,7 +78,7 @@ export class LocalStorage implements StorageBackendV1 {
   async get(key: string, options: StorageGetOptions = {}): Promise<Uint8Array | undefined> {
     const { signal, range } = options;
     const path = this.prepare(key, signal);
-    if (range) assertRange(range);
+    if (range) assertByteRange(range);
     try {
       // A whole object is a range from 0: one read of its size, where readFile reads 512 KiB at a time.
       return await readRange(path, range ?? { start: 0 }, signal);
@@ -91,7 +91,7 @@ export class LocalStorage implements StorageBackendV1 {
   async getStream(key: string, options: StorageGetOptions = {}): Promise<AsyncIterable<Uint8Array> | undefined> {
     const { signal, range } = options;
     const path = this.prepare(key, signal);
-    if (range) assertRange(range);
+    if (range) assertByteRange(range);
     if (!(await this.statObject(key, path, signal))) return undefined;
     // Open lazily, so a stream the caller never iterates holds no file handle.
     return streamFile(path, key, range, signal);
@@ -150,8 +150,8 @@ export class LocalStorage implements StorageBackendV1 {
     this.assertUsable();
     throwIfAborted(signal);
     assertValidStorageKey(prefix, true);
-    const limit = pageLimit(options.limit);
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const limit = listPageLimit(options.limit, LIST_PAGE_SIZE);
+    const after = options.cursor === undefined ? undefined : Buffer.from(decodeKeyCursor(options.cursor, prefix, 'LocalStorage'), 'utf8');
     // Only the folder the prefix points into can hold matches; its last segment filters names.
     const slash = prefix.lastIndexOf('/');
     const candidates: ListCandidate[] = [];
@@ -169,7 +169,7 @@ export class LocalStorage implements StorageBackendV1 {
         if (stats) objects.push({ key: page[index]!.key, size: stats.size, modifiedMs: stats.mtimeMs });
       });
       const last = page.at(-1);
-      return candidates.length > limit && last ? { objects, cursor: encodeCursor(last.key) } : { objects };
+      return candidates.length > limit && last ? { objects, cursor: encodeKeyCursor(last.key) } : { objects };
     } catch (error) {
       throw mapFileSystemError(error, { operation: 'list', key: prefix, signal });
     }
@@ -267,16 +267,6 @@ export class LocalStorage implements StorageBackendV1 {
         return; // not empty (or already gone): the folders above are not empty either
       }
     }
-  }
-}
-
-function assertRange(range: ByteRange): void {
-  const validStart = Number.isSafeInteger(range.start) && range.start >= 0;
-  const validEnd = range.end === undefined || (Number.isSafeInteger(range.end) && range.end >= 0);
-  if (!validStart || !validEnd) {
-    throw new TypeError(
-      `A byte range needs a whole, non-negative start and optional end, got ${JSON.stringify(range)}.`,
-    );
   }
 }
 

@@ -59,32 +59,6 @@ export function listBounds(prefix: string, after: string | undefined): { lower: 
   return { lower, upper };
 }
 
-/** The page size to use for a caller's `limit`. */
-export function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return LIST_PAGE_SIZE;
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new TypeError(`A list limit must be a whole number of at least 1, got ${String(limit)}.`);
-  }
-  return Math.min(limit, LIST_PAGE_SIZE);
-}
-
-/** The cursor is the last key returned (opaque to callers), so a listing resumes correctly after writes. */
-export function encodeCursor(key: string): string {
-  return Buffer.from(key, 'utf8').toString('base64url');
-}
-
-/**
- * The key a cursor stands for. A cursor that is not ours, or is from a listing of another prefix,
- * is a programmer's mistake and a `TypeError`: resuming from it would list keys outside the prefix.
- */
-export function decodeCursor(cursor: string, prefix: string): string {
-  const key = typeof cursor === 'string' ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  if (key === '' || encodeCursor(key) !== cursor || !key.startsWith(prefix)) {
-    throw new TypeError(`${JSON.stringify(cursor)} is not a cursor returned by RedisStorage.list for the prefix ${JSON.stringify(prefix)}.`);
-  }
-  return key;
-}
-
 /** One listed object, as the script replies. */
 export type ListedObject = { key: string; size: number; modifiedMs?: number };
 

@@ -1,6 +1,5 @@
-import { assertValidStorageKey, throwIfAborted, abortError } from '@fanout/adapter-kit';
+import { abortError, assertByteRange, assertValidStorageKey, decodeKeyCursor, encodeKeyCursor, listPageLimit, throwIfAborted } from '@fanout/adapter-kit';
 import type {
-  ByteRange,
   StorageBackendV1,
   StorageBody,
   StorageCapabilitiesV1,
@@ -14,7 +13,7 @@ import type {
 } from '@fanout/spec';
 import type { Redis } from 'ioredis';
 import { describeServer, disposedError, mapRedisError, objectTooLargeError } from './redis-errors.js';
-import { decodeCursor, encodeCursor, LIST_PAGE_SCRIPT, LIST_PAGE_SIZE, listBounds, pageLimit, parseListReply } from './redis-listing.js';
+import { LIST_PAGE_SCRIPT, LIST_PAGE_SIZE, listBounds, parseListReply } from './redis-listing.js';
 import type { ResolvedRedisStorageOptions } from './redis-options.js';
 
 /**
@@ -81,7 +80,7 @@ export class RedisStorage implements StorageBackendV1 {
   async get(key: string, options: StorageGetOptions = {}): Promise<Uint8Array | undefined> {
     const { signal, range } = options;
     this.prepare(key, signal);
-    if (range) assertRange(range);
+    if (range) assertByteRange(range);
     return this.run('read', key, signal, async (client) => {
       const objectKey = this.objectPrefix + key;
       if (!range) return plainBytes(await client.getBuffer(objectKey));
@@ -155,13 +154,13 @@ export class RedisStorage implements StorageBackendV1 {
     this.assertUsable();
     throwIfAborted(signal);
     assertValidStorageKey(prefix, true);
-    const limit = pageLimit(options.limit);
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, prefix);
+    const limit = listPageLimit(options.limit, LIST_PAGE_SIZE);
+    const after = options.cursor === undefined ? undefined : decodeKeyCursor(options.cursor, prefix, 'RedisStorage');
     const { lower, upper } = listBounds(prefix, after);
     return this.run('list keys under', prefix, signal, async (client) => {
       const reply = await client.fanoutListPage(this.indexKey, this.modifiedKey, lower, upper, limit, this.objectPrefix);
       const { cursorKey, objects } = parseListReply(reply);
-      return cursorKey === undefined ? { objects } : { objects, cursor: encodeCursor(cursorKey) };
+      return cursorKey === undefined ? { objects } : { objects, cursor: encodeKeyCursor(cursorKey) };
     });
   }
 
@@ -276,13 +275,6 @@ async function collectBounded(key: string, body: StorageBody, signal: AbortSigna
   return Buffer.concat(chunks, size);
 }
 
-function assertRange(range: ByteRange): void {
-  const validStart = Number.isSafeInteger(range.start) && range.start >= 0;
-  const validEnd = range.end === undefined || (Number.isSafeInteger(range.end) && range.end >= 0);
-  if (!validStart || !validEnd) {
-    throw new TypeError(`A byte range needs a whole, non-negative start and optional end, got ${JSON.stringify(range)}.`);
-  }
-}
 
 /** A plain `Uint8Array` view (no copy) of a reply, so callers compare and clone it like any other backend's bytes. */
 function plainBytes(buffer: Buffer | null): Uint8Array | undefined {

@@ -16,3 +16,4 @@ export {
 } from './json-payload-codec.js';
 export { DispatchThreadPool, serveComputeInThreads, type DispatchThreadPoolOptions } from './dispatch-threads.js';
 export { describeValue, isIntegerBetween, optionError, optionsRecord, type OptionsContext, type OptionsShape } from './options.js';
+export { assertByteRange, decodeKeyCursor, encodeKeyCursor, listPageLimit } from './storage-arguments.js';
