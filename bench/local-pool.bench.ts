@@ -84,12 +84,18 @@ await cleanFanoutJobs();
 const sequentialCpu = async () => seconds(async () => cpuInputs.forEach((input) => burn(input)));
 type MapOn = <T>(exportName: string, inputs: T[]) => Promise<unknown[]>;
 
-/** The three measurements, each as a function of the pool it runs on. */
+/** The three jobs, each as a function of the pool it runs on. */
+const jobs = {
+  Tiny: (map: MapOn) => map('tiny', tinyInputs),
+  Cpu: (map: MapOn) => map('burn', cpuInputs),
+  Payload: (map: MapOn) => map('transform', payloadInputs),
+};
+/** Their measurements. */
 const measurements = {
-  Tiny: async (map: MapOn) => tinyCount / (await seconds(() => map('tiny', tinyInputs))),
+  Tiny: async (map: MapOn) => tinyCount / (await seconds(() => jobs.Tiny(map))),
   // The sequential baseline is measured beside each run, so a burst of load elsewhere skews both alike.
-  Cpu: async (map: MapOn) => (await sequentialCpu()) / (await seconds(() => map('burn', cpuInputs))),
-  Payload: async (map: MapOn) => megabytes / (await seconds(() => map('transform', payloadInputs))),
+  Cpu: async (map: MapOn) => (await sequentialCpu()) / (await seconds(() => jobs.Cpu(map))),
+  Payload: async (map: MapOn) => megabytes / (await seconds(() => jobs.Payload(map))),
 };
 const samples = {
   fanoutTiny: [] as number[],
@@ -106,7 +112,14 @@ for (let round = 1; round <= rounds; round += 1) {
     // right after the other's heaviest phase.
     const sides = round % 2 === 1 ? (['fanout', 'piscina'] as const) : (['piscina', 'fanout'] as const);
     for (const side of sides) {
-      samples[`${side}${name}`].push(await measurements[name](side === 'fanout' ? fanoutMap : piscinaMap));
+      const map = side === 'fanout' ? fanoutMap : piscinaMap;
+      // The same job once untimed first, so that the sample starts from this side's own steady
+      // state rather than from what the other side just left: after a payload job, 128 MB of
+      // results to collect and a heap whose freed pages went back to the system (each side's
+      // speed moved by up to a third with what ran before it).
+      await jobs[name](map);
+      await cleanFanoutJobs();
+      samples[`${side}${name}`].push(await measurements[name](map));
       await cleanFanoutJobs();
     }
   }
