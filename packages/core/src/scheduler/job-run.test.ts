@@ -42,6 +42,7 @@ function newRun(options: {
   storage?: Partial<StorageBackendV1>;
   /** `false`: the job reads every input from the job object, as a large one on the local backend does. */
   inline?: boolean;
+  timeoutMs?: number;
 }) {
   const { manifest, inputs } = encodeJobObject(
     {
@@ -52,7 +53,7 @@ function newRun(options: {
       code: { key: 'code', sha256: 'sha', exportName: 'default' },
       taskCount: options.taskCount,
       chunkSize: 1,
-      timeoutMs: 60_000,
+      timeoutMs: options.timeoutMs ?? 60_000,
     },
     Array.from({ length: options.taskCount }, (_, index) => [serializeValue(index)]),
   );
@@ -109,6 +110,26 @@ describe('JobRun', () => {
     await done;
     expect(payloads.map(sendsInline)).toEqual([false, false, false, false]);
     expect(payloads[2]!.inputs).toMatchObject({ key: layout.jobKey('job-1') });
+  });
+
+  it('starts an invocation\'s deadline when it goes out, not while it waits for the job object', async () => {
+    let stored: () => void = () => undefined;
+    const jobObjectWritten = new Promise<void>((resolve) => (stored = resolve));
+    const { run, payloads, done } = newRun({
+      taskCount: 2,
+      concurrency: 2,
+      inline: false,
+      // A deadline of 50 ms plus the 2 s grace, shorter than the wait for the job object.
+      timeoutMs: 50,
+      jobObjectWritten,
+      respond: async (payload) => ({ mode: 'sync', record: recordFor(payload) }),
+    });
+    run.start();
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
+    stored();
+    await done;
+    expect(payloads).toHaveLength(2);
+    expect(run.outcomes.map((outcome) => outcome?.ok)).toEqual([true, true]);
   });
 
   it('sends inputs that fit the budget inline, by default', async () => {

@@ -220,19 +220,22 @@ export class JobRun {
     unit.inFlight.add(attempt);
     this.running.add(attempt);
     const payload = this.payloadFor(unit);
-    attempt.deadline = setTimeout(() => {
-      const error = new FanoutError(
-        `Tasks ${describeRange(unit)} did not report within ${payload.timeoutMs + DEADLINE_GRACE_MS} ms.`,
-        { code: ErrorCode.TIMEOUT, retryable: true, fault: 'backend' },
-      );
-      attempt.controller.abort(error);
-      this.failAttempt(attempt, error);
-    }, payload.timeoutMs + DEADLINE_GRACE_MS);
     const sendable = 'inline' in payload.inputs ? Promise.resolve() : this.options.jobObjectWritten;
     sendable
       .then(() => {
         // The job may have finished or been cancelled while this waited for the job object.
         attempt.controller.signal.throwIfAborted();
+        // The deadline and the straggler clock start when the invocation goes out: waiting for
+        // a large job object to be stored is not the invocation's time.
+        attempt.startedMs = Date.now();
+        attempt.deadline = setTimeout(() => {
+          const error = new FanoutError(
+            `Tasks ${describeRange(unit)} did not report within ${payload.timeoutMs + DEADLINE_GRACE_MS} ms.`,
+            { code: ErrorCode.TIMEOUT, retryable: true, fault: 'backend' },
+          );
+          attempt.controller.abort(error);
+          this.failAttempt(attempt, error);
+        }, payload.timeoutMs + DEADLINE_GRACE_MS);
         return this.options.compute.invoke(payload, { mode: this.options.mode, signal: attempt.controller.signal });
       })
       .then(
