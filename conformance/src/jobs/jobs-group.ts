@@ -21,8 +21,9 @@ const RANGED_INPUT_BYTES = 256 * 1024;
 
 /**
  * Whole jobs through core on the adapter: a map of 1,000 tasks in each declared mode, within the
- * protocol's request targets; small results from synchronous responses alone; mapReduce; 1 MiB inputs and outputs; inputs beyond the payload
- * budget read with byte ranges; a task that throws.
+ * protocol's request targets; small results from synchronous responses alone; re-attaching to a
+ * finished job; mapReduce; 1 MiB inputs and outputs; inputs beyond the payload budget read with
+ * byte ranges; a task that throws.
  */
 export function describeJobs(setup: AdapterSetup, environment: ConformanceEnvironment = {}): void {
   const resolved = resolveEnvironment(environment);
@@ -79,6 +80,21 @@ export function describeJobs(setup: AdapterSetup, environment: ConformanceEnviro
         expect({ get: client.get, getRange: client.getRange, list: client.list }, 'record reads and listings by the client').toEqual({ get: 0, getRange: 0, list: 0 });
       },
     );
+
+    conformanceTest(resolved, 'a finished job re-attached from another executor returns every result from storage, invoking nothing', { timeoutMs: 180_000 }, async () => {
+      const job = await (await executor()).map(square, inputs);
+      await job.results({ timeoutMs: within });
+      const other = await group.connect();
+      try {
+        const before = await other.inspect(job.id);
+        expect(before.tasks.succeeded, 'tasks whose record storage lists').toBe(JOB_TASKS);
+        const attached = await other.attach<number>(job.id);
+        expect(await attached.results({ timeoutMs: within })).toEqual(inputs.map((index) => index * index));
+        expect(attached.stats().invocations.attempts, 'invocations: those recorded in storage, and no new one').toBe(before.invocations.attempts);
+      } finally {
+        await other.dispose();
+      }
+    });
 
     conformanceTest(resolved, `mapReduce over ${JOB_TASKS} tasks reduces every mapped value once`, { timeoutMs: 180_000 }, async () => {
       const job = await (await executor()).mapReduce(square, inputs, sum);

@@ -16,7 +16,7 @@ import { JobHandle } from './job/job-handle.js';
 import { ReducedJob } from './job/reduced-job.js';
 import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
 import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
-import { encodeJobObject, inputsOfJobObject, readJobManifest, type JobInputs, type JobManifest } from './protocol/job-object.js';
+import { decodeJobManifest, encodeJobObject, inputsOfJobObject, readJobManifest, type JobInputs, type JobManifest } from './protocol/job-object.js';
 import { StorageLayout, newJobId } from './protocol/layout.js';
 import { RetryingStorage, replayableBody } from './protocol/retrying-storage.js';
 import { JobRun } from './scheduler/job-run.js';
@@ -182,10 +182,8 @@ export class Executor {
   async attach<Output = unknown>(jobId: string, options: MapOptions = {}): Promise<Job<Output>> {
     this.assertUsable();
     const { counting, storage } = this.jobStorage();
-    const manifest = await this.readManifest(storage, jobId);
+    const { manifest, inputs } = await this.readJobToRun(storage, jobId);
     const adopt = await this.readRecords(storage, manifest);
-    // The inputs are read whole only for a job that sends them inline, which is a small one.
-    const inputs = this.readsStoredInputs(manifest) ? undefined : inputsOfJobObject(await this.readJobObject(storage, jobId), manifest);
     return this.newHandle<Output>(manifest, inputs, Promise.resolve(), counting, storage, options, this.concurrencyFor(options), adopt, true);
   }
 
@@ -292,6 +290,22 @@ export class Executor {
       run.start();
     }
     return handle;
+  }
+
+  /**
+   * What running the rest of a job takes: its manifest, and its inputs if they go inline. A
+   * backend that sends inputs inline at any size needs the whole object: one read. Otherwise the
+   * manifest comes first, and the inputs are read whole only for a job small enough to go inline.
+   */
+  private async readJobToRun(storage: StorageBackendV1, jobId: string): Promise<{ manifest: JobManifest; inputs: JobInputs | undefined }> {
+    if (!Number.isFinite(this.capabilities.storedInputsAboveBytes)) {
+      const bytes = await this.readJobObject(storage, jobId);
+      const manifest = decodeJobManifest(bytes, this.jobKeyOf(jobId));
+      return { manifest, inputs: inputsOfJobObject(bytes, manifest) };
+    }
+    const manifest = await this.readManifest(storage, jobId);
+    if (this.readsStoredInputs(manifest)) return { manifest, inputs: undefined };
+    return { manifest, inputs: inputsOfJobObject(await this.readJobObject(storage, jobId), manifest) };
   }
 
   /** The job's manifest, without its inputs. */

@@ -58,4 +58,18 @@ describe('readJobManifest', () => {
     const { storage: tiny } = storageWith('jobs/tiny', Buffer.from('FANOUT'));
     await expect(readJobManifest(tiny, 'jobs/tiny')).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
   });
+
+  it('refuses a job object cut short inside its manifest, with PROTOCOL_ERROR', async () => {
+    const { bytes } = jobObject(100);
+    const { storage } = storageWith('jobs/job-1', bytes.subarray(0, 40));
+    await expect(readJobManifest(storage, 'jobs/job-1')).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
+  });
+
+  it('returns undefined when the job is deleted between its two reads', async () => {
+    const { bytes } = jobObject(60_000);
+    const { storage, reads } = storageWith('jobs/job-1', bytes);
+    const get = storage.get.bind(storage);
+    storage.get = async (key, options) => (reads.length === 0 ? get(key, options) : undefined);
+    expect(await readJobManifest(storage, 'jobs/job-1')).toBeUndefined();
+  });
 });

@@ -101,30 +101,42 @@ const manifestProbeBytes = 256 * 1024;
 /**
  * Read a stored job object's manifest without its inputs: one ranged GET, or two when the
  * manifest (its offsets grow with the task count) is larger than the first probe. `undefined`
- * when there is no such object.
+ * when there is no such object, including one deleted between the two reads.
  */
 export async function readJobManifest(storage: StorageBackendV1, key: string): Promise<JobManifest | undefined> {
-  let head = await storage.get(key, { range: { start: 0, end: manifestProbeBytes } });
+  const head = await storage.get(key, { range: { start: 0, end: manifestProbeBytes } });
   if (!head) return undefined;
-  if (head.byteLength >= headerBytes) {
-    const manifestEnd = headerBytes + Buffer.from(head.buffer, head.byteOffset, head.byteLength).readUInt32LE(magic.byteLength);
-    if (manifestEnd > head.byteLength) head = (await storage.get(key, { range: { start: 0, end: manifestEnd } })) ?? head;
-  }
-  return decodeJobManifest(head, key);
+  // The length is trusted only once the magic says this is a job object.
+  const manifestEnd = headerBytes + manifestLength(head, key);
+  if (manifestEnd <= head.byteLength) return decodeJobManifest(head, key);
+  const whole = await storage.get(key, { range: { start: 0, end: manifestEnd } });
+  return whole && decodeJobManifest(whole, key);
 }
 
-/** Read the manifest from a job object (or its first bytes). */
-function decodeJobManifest(bytes: Uint8Array, key: string): JobManifest {
+/** Read the manifest from a job object, or from its first bytes as far as the manifest's end. */
+export function decodeJobManifest(bytes: Uint8Array, key: string): JobManifest {
+  const length = manifestLength(bytes, key);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer.byteLength < headerBytes || !buffer.subarray(0, magic.byteLength).equals(magic)) {
-    throw new FanoutError(`${key} is not a fanout job object.`, { code: ErrorCode.PROTOCOL_ERROR });
+  let manifest: JobManifest;
+  try {
+    if (buffer.byteLength < headerBytes + length) throw new Error(`it ends at byte ${buffer.byteLength}, inside its manifest`);
+    manifest = JSON.parse(buffer.subarray(headerBytes, headerBytes + length).toString('utf8')) as JobManifest;
+  } catch (error) {
+    throw new FanoutError(`${key} is not a readable fanout job object: ${(error as Error).message}.`, { code: ErrorCode.PROTOCOL_ERROR, cause: error });
   }
-  const length = buffer.readUInt32LE(magic.byteLength);
-  const manifest = JSON.parse(buffer.subarray(headerBytes, headerBytes + length).toString('utf8')) as JobManifest;
-  if (manifest.protocol !== PROTOCOL_VERSION) {
-    throw new FanoutError(`${key} was written with job protocol ${manifest.protocol}; this client speaks ${PROTOCOL_VERSION}.`, {
+  if (manifest?.protocol !== PROTOCOL_VERSION) {
+    throw new FanoutError(`${key} was written with job protocol ${manifest?.protocol}; this client speaks ${PROTOCOL_VERSION}.`, {
       code: ErrorCode.PROTOCOL_ERROR,
     });
   }
   return manifest;
+}
+
+/** The manifest's length from a job object's header; `PROTOCOL_ERROR` if the bytes do not start like one. */
+function manifestLength(bytes: Uint8Array, key: string): number {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buffer.byteLength < headerBytes || !buffer.subarray(0, magic.byteLength).equals(magic)) {
+    throw new FanoutError(`${key} is not a fanout job object.`, { code: ErrorCode.PROTOCOL_ERROR });
+  }
+  return buffer.readUInt32LE(magic.byteLength);
 }
