@@ -1,6 +1,9 @@
 // The local backend against piscina (worker threads, no durability), interleaved in one run on
 // this machine, so that both see the same load. fanout runs its full protocol: inputs and
 // result records go through storage, which is what makes a killed client able to re-attach.
+// What it does not measure: the disk. Each fanout job's objects are deleted after it is timed
+// (see cleanFanoutJobs), usually before the kernel has written them out, so the figures are a
+// job's own costs; jobs whose objects are kept also use the disk's write bandwidth.
 //
 // Run with `pnpm run bench:local-pool`. The last line is one JSON object.
 import { availableParallelism, tmpdir } from 'node:os';
@@ -46,7 +49,7 @@ const fanoutMap = async <T>(exportName: string, inputs: T[]) => {
 };
 /**
  * Delete the objects of the jobs just timed, as `fanout clean` does, outside the timing. Each
- * payload job writes 262 MB to the storage folder; kept, twenty rounds of them pile up gigabytes
+ * payload job writes 262 MB to the storage folder; kept, a few rounds of them pile up gigabytes
  * of dirty pages whose writeback to disk (and, past the kernel's dirty limit, the throttling of
  * every writer) lands in later rounds' timings, so the bench would measure the disk and earlier
  * rounds instead of the job. A single job never waits for writeback either: fanout writes
@@ -55,6 +58,16 @@ const fanoutMap = async <T>(exportName: string, inputs: T[]) => {
  */
 const cleanFanoutJobs = async () => {
   if (finishedJobs.length > 0) await fanout.clean({ jobIds: finishedJobs.splice(0) });
+};
+
+/**
+ * Between two jobs on either side: fanout's objects deleted, then the same pause for both, in which
+ * background work (concurrent garbage collection, pools going idle) settles. Without the pause,
+ * only fanout's side would get one (the time its deletions take).
+ */
+const settle = async () => {
+  await cleanFanoutJobs();
+  await new Promise((resolve) => setTimeout(resolve, 100));
 };
 const piscinaMap = <T>(name: string, inputs: T[]) => Promise.all(inputs.map((input) => piscina.run(input, { name })));
 
@@ -81,7 +94,7 @@ for (const [name, inputs] of [['tiny', tinyInputs], ['burn', cpuInputs.slice(0, 
   await fanoutMap(name, [...inputs]);
   await piscinaMap(name, [...inputs]);
 }
-await cleanFanoutJobs();
+await settle();
 
 const sequentialCpu = async () => seconds(async () => cpuInputs.forEach((input) => burn(input)));
 type MapOn = <T>(exportName: string, inputs: T[]) => Promise<unknown[]>;
@@ -120,9 +133,9 @@ for (let round = 1; round <= rounds; round += 1) {
       // results to collect and a heap whose freed pages went back to the system (each side's
       // speed moved by up to a third with what ran before it).
       await jobs[name](map);
-      await cleanFanoutJobs();
+      await settle();
       samples[`${side}${name}`].push(await measurements[name](map));
-      await cleanFanoutJobs();
+      await settle();
     }
   }
   console.log(

@@ -70,4 +70,4 @@ export {
   type SerializableEnvironment,
 } from './runner/run-conformance.js';
 export type { ConformanceTestOutcome } from './runner/vitest-runner.js';
-export { readDeclaredCapabilities, writeDeclaredCapabilities, type DeclaredCapabilities } from './runner/declared-capabilities.js';
+export { readDeclaredCapabilities, writeDeclaredCapabilities, unboundedAsText, type DeclaredCapabilities } from './runner/declared-capabilities.js';

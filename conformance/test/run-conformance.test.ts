@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { conformanceReportMarkdown, runConformance } from '../src/index.js';
+import { conformanceReportMarkdown, runConformance, unboundedAsText } from '../src/index.js';
+import { unboundedFromText } from '../src/runner/declared-capabilities.js';
 
 // The programmatic runner, as `fanout conformance` uses it: certify an adapter module and get a
 // machine-readable report back.
@@ -36,6 +37,13 @@ describe('runConformance', () => {
     expect(markdown).toContain('**Certified**');
     expect(markdown).toContain('| storage: large objects | a 64 MiB object streams in');
   }, 240_000);
+
+  it('writes unbounded capabilities into JSON as "Infinity", not null, and reads them back', () => {
+    const capabilities = { compute: { maxMemoryMb: Number.POSITIVE_INFINITY, storedInputsAboveBytes: Number.POSITIVE_INFINITY, maxConcurrency: 4 } };
+    const text = JSON.stringify(capabilities, unboundedAsText);
+    expect(text).toContain('"storedInputsAboveBytes":"Infinity"');
+    expect(JSON.parse(text, unboundedFromText)).toEqual(capabilities);
+  });
 
   it('refuses a module that cannot be found with ADAPTER_NOT_FOUND', async () => {
     await expect(runConformance({ adapterModule: 'fanout-adapter-that-does-not-exist', cwd: import.meta.dirname })).rejects.toMatchObject({

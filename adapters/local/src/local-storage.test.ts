@@ -212,8 +212,12 @@ describe('LocalStorage listing', () => {
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
   });
 
-  it('refuses a cursor it did not make', async () => {
+  it('refuses a cursor it did not make, or one from a listing of another prefix', async () => {
     await expect(storage.list('', { cursor: '!!not a cursor' })).rejects.toBeInstanceOf(TypeError);
+    for (const key of ['jobs/a', 'jobs/b', 'results/a', 'results/b']) await storage.put(key, bytes(key));
+    const jobs = await storage.list('jobs/', { limit: 1 });
+    expect(jobs.cursor).toBeTypeOf('string');
+    await expect(storage.list('results/', { cursor: jobs.cursor! })).rejects.toThrow('for the prefix "results/"');
   });
 });
 

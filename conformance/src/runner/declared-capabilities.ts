@@ -31,5 +31,18 @@ export async function readDeclaredCapabilities(setup: AdapterSetup): Promise<Dec
 
 /** {@link readDeclaredCapabilities}, written as JSON to `file` (used by the runner's test file). */
 export async function writeDeclaredCapabilities(setup: AdapterSetup, file: string): Promise<void> {
-  await writeFile(file, JSON.stringify(await readDeclaredCapabilities(setup)));
+  await writeFile(file, JSON.stringify(await readDeclaredCapabilities(setup), unboundedAsText));
+}
+
+/**
+ * A `JSON.stringify` replacer for capabilities and reports: JSON has no `Infinity`, and would
+ * write an unbounded capability (`maxMemoryMb`, `storedInputsAboveBytes`) as `null`.
+ */
+export function unboundedAsText(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) && !Number.isNaN(value) ? String(value) : value;
+}
+
+/** The `JSON.parse` reviver that undoes {@link unboundedAsText}. */
+export function unboundedFromText(_key: string, value: unknown): unknown {
+  return value === 'Infinity' ? Number.POSITIVE_INFINITY : value === '-Infinity' ? Number.NEGATIVE_INFINITY : value;
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConformanceSuite } from '../adapter-conformance.js';
 import type { ConformanceEnvironment } from '../environment.js';
 import { readReportFile, type ChaosFigures } from '../report/report.js';
-import type { DeclaredCapabilities } from './declared-capabilities.js';
+import { unboundedFromText, type DeclaredCapabilities } from './declared-capabilities.js';
 import { resolveModuleFile } from './resolve-module.js';
 import { runSuiteFiles, type ConformanceTestOutcome } from './vitest-runner.js';
 
@@ -103,7 +103,7 @@ export async function runConformance(options: RunConformanceOptions): Promise<Co
 
 async function readCapabilities(file: string): Promise<DeclaredCapabilities> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as DeclaredCapabilities;
+    return JSON.parse(await readFile(file, 'utf8'), unboundedFromText) as DeclaredCapabilities;
   } catch {
     // The test file failed before it could write them; the run's errors say why.
     return {};

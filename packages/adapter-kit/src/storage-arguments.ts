@@ -36,9 +36,11 @@ export function encodeKeyCursor(key: string): string {
 }
 
 /**
- * The key a cursor from {@link encodeKeyCursor} stands for. A cursor that is not one, or that comes
- * from a listing of another prefix, is a programmer's mistake and a `TypeError` naming `backend`:
- * resuming from it would list keys outside the prefix.
+ * The key a cursor from {@link encodeKeyCursor} stands for. A cursor that is not one, or whose key
+ * lies outside `prefix` (it comes from a listing of another prefix), is a programmer's mistake and
+ * a `TypeError` naming `backend`: resuming from it would skip or repeat keys. A cursor made for a
+ * longer prefix, whose key still starts with this one, is accepted: the listing resumes after
+ * that key, as if this listing had returned it.
  */
 export function decodeKeyCursor(cursor: string, prefix: string, backend: string): string {
   const key = typeof cursor === 'string' ? Buffer.from(cursor, 'base64url').toString('utf8') : '';

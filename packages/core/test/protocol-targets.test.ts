@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { totalRequests } from '@fanout/worker';
+import { serializeValue, totalRequests } from '@fanout/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Executor } from '../src/index.js';
 import { double, echo } from './fixtures/tasks.js';
@@ -93,7 +93,7 @@ describe('a map whose inputs add up to more than 1 MiB on the local backend', ()
     expect(storage.worker.getRange).toBe(invocations.attempts);
   });
 
-  it('leaves a job just under the threshold inline, with inputs copied so the caller may reuse its arrays', async () => {
+  it('leaves a job under the threshold inline, with inputs copied so the caller may reuse its arrays', async () => {
     const small = Array.from({ length: 24 }, (_, index) => new Uint8Array(32 * 1024).fill(index));
     const job = await fanout.map(echo, small, { chunkSize: 1, concurrency: 1 });
     // Most invocations go out after map() resolves, with payloads cut then.
@@ -101,5 +101,20 @@ describe('a map whose inputs add up to more than 1 MiB on the local backend', ()
     const results = await job.results();
     expect(results.map((bytes) => bytes[0])).toEqual(small.map((_, index) => index));
     expect(job.stats().storage.worker.getRange).toBe(0);
+  });
+
+  it('sends a job of exactly 1 MiB of framed inputs inline, and one a byte larger by reference', async () => {
+    // Sixteen inputs framed (4-byte length, serialized Uint8Array) at exactly 64 KiB each.
+    const overhead = serializeValue(new Uint8Array(60_000)).byteLength - 60_000;
+    const size = 64 * 1024 - 4 - overhead;
+    const exact = Array.from({ length: 16 }, (_, index) => new Uint8Array(size).fill(index));
+    expect(exact.reduce((total, bytes) => total + 4 + serializeValue(bytes).byteLength, 0)).toBe(1024 * 1024);
+    const atThreshold = await fanout.map(echo, exact, { chunkSize: 4 });
+    await atThreshold.results();
+    expect(atThreshold.stats().storage.worker.getRange).toBe(0);
+    const over = [...exact.slice(0, 15), new Uint8Array(size + 1)];
+    const aboveThreshold = await fanout.map(echo, over, { chunkSize: 4 });
+    await aboveThreshold.results();
+    expect(aboveThreshold.stats().storage.worker.getRange).toBe(aboveThreshold.stats().invocations.attempts);
   });
 });

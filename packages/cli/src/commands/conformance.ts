@@ -62,7 +62,7 @@ export function registerConformanceCommand(program: Command, context: CommandCon
       });
       const folder = resolve(io.cwd, options.out);
       await mkdir(folder, { recursive: true });
-      await writeFile(join(folder, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(join(folder, 'report.json'), `${JSON.stringify(report, conformance.unboundedAsText, 2)}\n`);
       await writeFile(join(folder, 'report.md'), conformance.conformanceReportMarkdown(report));
       const count = (state: string) => report.tests.filter((test) => test.state === state).length;
       io.stdout.write(
