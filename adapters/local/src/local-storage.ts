@@ -279,8 +279,8 @@ const WRITE_BATCH_BYTES = 8 * 1024 * 1024;
 
 /**
  * Write a body to a file that must not exist yet. A `Uint8Array` is one write (not cut into pieces
- * as `writeFile` does); a stream is written in
- * batches of its own chunks, referenced rather than copied, so memory stays at about one batch.
+ * as `writeFile` does); a stream is written in batches of its own chunks, referenced rather than
+ * copied, so memory stays at about one batch.
  */
 async function writeNewFile(path: string, body: StorageBody, signal: AbortSignal | undefined): Promise<void> {
   const handle = await open(path, 'wx');

@@ -92,10 +92,16 @@ function newRun(options: {
 
 const sendsInline = (payload: InvocationPayloadV1) => 'inline' in payload.inputs;
 
+/** A promise settled from outside: a job object whose write the test completes when it chooses. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
 describe('JobRun', () => {
   it('sends every input by reference, once the job object is stored, for a job that reads stored inputs', async () => {
-    let stored: () => void = () => undefined;
-    const jobObjectWritten = new Promise<void>((resolve) => (stored = resolve));
+    const { promise: jobObjectWritten, resolve: stored } = deferred();
     const { run, payloads, done } = newRun({
       taskCount: 4,
       concurrency: 2,
@@ -113,8 +119,7 @@ describe('JobRun', () => {
   });
 
   it('starts an invocation\'s deadline when it goes out, not while it waits for the job object', async () => {
-    let stored: () => void = () => undefined;
-    const jobObjectWritten = new Promise<void>((resolve) => (stored = resolve));
+    const { promise: jobObjectWritten, resolve: stored } = deferred();
     const { run, payloads, done } = newRun({
       taskCount: 2,
       concurrency: 2,

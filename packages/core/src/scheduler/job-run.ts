@@ -129,10 +129,8 @@ export class JobRun {
   private cap: number;
   private finished = false;
   private stragglerTimer: NodeJS.Timeout | undefined;
-  private readonly options: JobRunOptions;
 
-  constructor(options: JobRunOptions) {
-    this.options = options;
+  constructor(private readonly options: JobRunOptions) {
     this.outcomes = new Array<TaskResult<unknown> | undefined>(options.manifest.taskCount);
     this.cap = options.concurrency;
     if (options.mode === 'async') {
