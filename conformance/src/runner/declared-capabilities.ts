@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { resolveComputeCapabilities, resolveStorageCapabilities, type ResolvedComputeCapabilities, type StorageCapabilitiesV1 } from '@fanout/spec';
+import { resolveComputeCapabilities, resolveStorageCapabilities, type ResolvedComputeCapabilities, type ResolvedStorageCapabilities } from '@fanout/spec';
 import { computeFactoryFromAdapter, storageFactoryFromAdapter, type AdapterSetup } from '../factories.js';
 
 /** The declared capabilities of the backends a run certified (absent when the plugin provides none). */
 export type DeclaredCapabilities = {
-  storage?: Required<StorageCapabilitiesV1>;
+  storage?: ResolvedStorageCapabilities;
   compute?: ResolvedComputeCapabilities;
 };
 

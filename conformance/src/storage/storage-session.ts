@@ -1,4 +1,4 @@
-import { resolveStorageCapabilities, type StorageBackendV1, type StorageCapabilitiesV1 } from '@fanout/spec';
+import { resolveStorageCapabilities, type StorageBackendV1, type ResolvedStorageCapabilities } from '@fanout/spec';
 import { afterAll, beforeAll } from 'vitest';
 import type { ResolvedEnvironment } from '../environment.js';
 import type { StorageFactory } from '../factories.js';
@@ -6,7 +6,7 @@ import type { StorageFactory } from '../factories.js';
 /** What a storage backend declares: its capabilities with defaults applied, and which optional methods it has. */
 export type StorageDeclaration = {
   name: string;
-  capabilities: Required<StorageCapabilitiesV1>;
+  capabilities: ResolvedStorageCapabilities;
   hasCreate: boolean;
   hasGetStream: boolean;
   hasDispose: boolean;

@@ -61,6 +61,33 @@ export type ComputeCapabilitiesV1 = {
    * invocation's overhead. Default: 4.
    */
   invocationsPerSlot?: number;
+  /**
+   * What the platform charges for compute, so core can estimate a job's cost before it runs and
+   * report it after. Default: `undefined` (unknown: costs are reported as unknown, and a job
+   * with a `budgetUsd` is refused). A backend that costs nothing declares zeros.
+   */
+  prices?: ComputePricesV1;
+};
+
+/**
+ * A compute platform's list prices, in US dollars, free tiers ignored. Adapters cite the price
+ * page and the date they read it beside the numbers. Absent fields are 0 (granularity 1 ms).
+ *
+ * An invocation is billed `perInvocationUsd` plus `perGbSecondUsd` times its memory in GB
+ * (`memoryMb / 1024`) times its billed duration: the measured duration raised to at least
+ * `minimumBilledMs`, then rounded up to a multiple of `billingGranularityMs`.
+ */
+export type ComputePricesV1 = {
+  /** Charged once per invocation (request). */
+  perInvocationUsd?: number;
+  /** Charged per GB-second of the invocation's memory. */
+  perGbSecondUsd?: number;
+  /** Billed durations are rounded up to a multiple of this many milliseconds. Default: 1. */
+  billingGranularityMs?: number;
+  /** Shortest duration billed for one invocation, in milliseconds. Default: 0. */
+  minimumBilledMs?: number;
+  /** Memory billed per invocation, in MiB. Default: `maxMemoryMb` (the memory workers are given). */
+  memoryMb?: number;
 };
 
 export type InvokeOptions = {
@@ -78,6 +105,12 @@ export type InvokeResultV1 =
        * large for the response and must be read from the payload's `resultKey`.
        */
       record: Uint8Array | undefined;
+      /**
+       * The duration the platform billed for this invocation, in milliseconds, where its response
+       * says (Lambda's log tail does). Optional: core otherwise bills the worker's measured
+       * duration by `prices`.
+       */
+      billedMs?: number;
     }
   | { mode: 'async' };
 

@@ -1,6 +1,6 @@
-import type { ComputeBackendV1, ComputeCapabilitiesV1 } from './compute.js';
+import type { ComputeBackendV1, ComputeCapabilitiesV1, ComputePricesV1 } from './compute.js';
 import type { InvocationPayloadV1 } from './protocol.js';
-import type { StorageCapabilitiesV1 } from './storage.js';
+import type { StorageCapabilitiesV1, StoragePricesV1 } from './storage.js';
 
 /**
  * Bytes a payload's envelope (everything but its inline inputs) is assumed to take when a
@@ -14,19 +14,31 @@ export function payloadSizeOf(compute: ComputeBackendV1, payload: InvocationPayl
   return ('inline' in payload.inputs ? payload.inputs.inline.byteLength : 0) + PAYLOAD_ENVELOPE_BYTES;
 }
 
+/** Storage capabilities with every default filled in. */
+export type ResolvedStorageCapabilities = Required<Omit<StorageCapabilitiesV1, 'prices'>> & {
+  prices: StoragePricesV1 | undefined;
+};
+
+/** Compute capabilities with every default filled in. */
+export type ResolvedComputeCapabilities = Required<Omit<ComputeCapabilitiesV1, 'maxPayloadBytes' | 'prices'>> & {
+  maxPayloadBytes: Required<NonNullable<ComputeCapabilitiesV1['maxPayloadBytes']>>;
+  prices: ComputePricesV1 | undefined;
+};
+
 /** The documented defaults for every storage capability a backend leaves out. */
-export const storageDefaults = {
+export const storageDefaults: Readonly<ResolvedStorageCapabilities> = Object.freeze({
   conditionalCreate: false,
   listPageSize: 1000,
   maxObjectBytes: Number.MAX_SAFE_INTEGER,
   streaming: false,
-} as const satisfies Required<StorageCapabilitiesV1>;
+  prices: undefined,
+});
 
 /** The documented defaults for every compute capability a backend leaves out. */
-export const computeDefaults = {
+export const computeDefaults: Readonly<ResolvedComputeCapabilities> = Object.freeze({
   syncInvoke: false,
   asyncInvoke: true,
-  maxPayloadBytes: { sync: 256 * 1024, async: 256 * 1024 },
+  maxPayloadBytes: Object.freeze({ sync: 256 * 1024, async: 256 * 1024 }),
   maxResponseBytes: 256 * 1024,
   maxTimeoutMs: 15 * 60 * 1000,
   maxMemoryMb: Number.POSITIVE_INFINITY,
@@ -36,25 +48,11 @@ export const computeDefaults = {
   cancelsRunningInvocations: false,
   storedInputsAboveBytes: Number.POSITIVE_INFINITY,
   invocationsPerSlot: 4,
-} as const;
-
-export type ResolvedComputeCapabilities = {
-  syncInvoke: boolean;
-  asyncInvoke: boolean;
-  maxPayloadBytes: { sync: number; async: number };
-  maxResponseBytes: number;
-  maxTimeoutMs: number;
-  maxMemoryMb: number;
-  defaultConcurrency: number;
-  maxConcurrency: number;
-  classifiesFailures: boolean;
-  cancelsRunningInvocations: boolean;
-  storedInputsAboveBytes: number;
-  invocationsPerSlot: number;
-};
+  prices: undefined,
+});
 
 /** Fill in the defaults for a storage backend's declared capabilities. */
-export function resolveStorageCapabilities(declared: StorageCapabilitiesV1): Required<StorageCapabilitiesV1> {
+export function resolveStorageCapabilities(declared: StorageCapabilitiesV1): ResolvedStorageCapabilities {
   return { ...storageDefaults, ...definedOnly(declared) };
 }
 

@@ -50,6 +50,11 @@ export const ErrorCode = {
   JOB_CANCELLED: 'JOB_CANCELLED',
   /** `wait` or `results` gave up after its `timeoutMs`; the job itself goes on. Fault: caller. */
   WAIT_TIMEOUT: 'WAIT_TIMEOUT',
+  /**
+   * The job's `budgetUsd` would have been passed: nothing more was dispatched, and the tasks that
+   * had not finished fail with this code (finished results are kept). Fault: caller.
+   */
+  BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
   /** The executor or backend was used after `dispose()`. Fault: caller. */
   DISPOSED: 'DISPOSED',
   /** An operation was aborted through its `AbortSignal`. Fault: caller. */

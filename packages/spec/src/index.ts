@@ -26,4 +26,5 @@ export {
   payloadSizeOf,
   PAYLOAD_ENVELOPE_BYTES,
   type ResolvedComputeCapabilities,
+  type ResolvedStorageCapabilities,
 } from './defaults.js';

@@ -77,6 +77,25 @@ export type StorageCapabilitiesV1 = {
   maxObjectBytes?: number;
   /** Whether `getStream` and streamed `put` keep client memory bounded. Default: `false`. */
   streaming?: boolean;
+  /**
+   * What the store charges per request and per byte leaving it, for cost estimates and reports.
+   * Default: `undefined` (unknown). A store that costs nothing declares zeros.
+   */
+  prices?: StoragePricesV1;
+};
+
+/**
+ * A storage platform's list prices, in US dollars, free tiers ignored; adapters cite the price
+ * page and the date beside the numbers. Absent fields are 0. Stored bytes are not priced: a
+ * job's objects live for as long as the user keeps them (`fanout clean`).
+ */
+export type StoragePricesV1 = {
+  /** Per write-class request: put, create, list, delete (S3's PUT, COPY, POST, LIST tier). */
+  perWriteUsd?: number;
+  /** Per read-class request: get, ranged get, head. */
+  perReadUsd?: number;
+  /** Per GB read from outside the platform (by the client, or by another cloud's workers). */
+  egressPerGbUsd?: number;
 };
 
 /** A body for `put`: bytes, or a stream of chunks (Node streams and web streams both qualify). */
