@@ -3,7 +3,8 @@
  * major versions, documented in `docs/errors.md`, and the thing tests and callers should match
  * on. Messages are for humans and may change.
  *
- * Each entry says who is at fault by default and whether retrying the same request can help.
+ * Each entry says who is at fault by default (as {@link errorFaults} records it) and whether
+ * retrying the same request can help.
  */
 export const ErrorCode = {
   /** Configuration (code, file or `FANOUT_*` variables) failed validation. Fault: caller. */
@@ -20,7 +21,7 @@ export const ErrorCode = {
   TASK_NOT_SELF_CONTAINED: 'TASK_NOT_SELF_CONTAINED',
   /** An input cannot be serialized (functions, symbols, class instances with private state). Fault: caller. */
   INPUT_NOT_SERIALIZABLE: 'INPUT_NOT_SERIALIZABLE',
-  /** A task returned a value that cannot be serialized. Fault: user-code. */
+  /** A task returned a value that cannot be serialized (structured clone refuses it). Fault: user-code. */
   RESULT_NOT_SERIALIZABLE: 'RESULT_NOT_SERIALIZABLE',
   /** A storage key is empty, absolute, contains `..` segments or other unsafe parts. Fault: caller. */
   STORAGE_KEY_INVALID: 'STORAGE_KEY_INVALID',
@@ -28,15 +29,19 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** The user's task threw or rejected. Never retried unless the caller asks. Fault: user-code. */
   USER_CODE_ERROR: 'USER_CODE_ERROR',
-  /** An invocation ran past its deadline, or never reported. Retryable. Fault: backend or user-code. */
+  /**
+   * An invocation ran past its deadline, or never reported. Retryable. Fault: backend, since
+   * nothing tells a slow task from a lost invocation; a reporter that knows the task overran can
+   * say `user-code`.
+   */
   TIMEOUT: 'TIMEOUT',
   /** The worker ran out of memory. Fault: user-code. */
   OUT_OF_MEMORY: 'OUT_OF_MEMORY',
-  /** The worker process exited or crashed before it reported (for example `process.exit`). Retryable. */
+  /** The worker process exited or crashed before it reported (for example `process.exit`). Retryable. Fault: backend. */
   WORKER_CRASHED: 'WORKER_CRASHED',
-  /** The platform refused work because of a rate or concurrency limit. Retryable after a delay. */
+  /** The platform refused work because of a rate or concurrency limit. Retryable after a delay. Fault: backend. */
   THROTTLED: 'THROTTLED',
-  /** The platform failed in a way that may succeed on retry (5xx, reset connection). Retryable. */
+  /** The platform failed in a way that may succeed on retry (5xx, reset connection). Retryable. Fault: backend. */
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
   /** The platform refused the credentials or permissions. Fault: caller. */
   ACCESS_DENIED: 'ACCESS_DENIED',
@@ -52,7 +57,7 @@ export const ErrorCode = {
   WAIT_TIMEOUT: 'WAIT_TIMEOUT',
   /**
    * The job's `budgetUsd` would have been passed: nothing more was dispatched, and the tasks that
-   * had not finished fail with this code (finished results are kept). Fault: caller.
+   * had not finished fail with this code (finished results are kept). Not retried. Fault: caller.
    */
   BUDGET_EXCEEDED: 'BUDGET_EXCEEDED',
   /** The executor or backend was used after `dispose()`. Fault: caller. */
@@ -66,3 +71,43 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Who is responsible for an error: the caller's input, the platform, or the user's task code. */
 export type ErrorFault = 'caller' | 'backend' | 'user-code';
+
+/**
+ * The fault of each code when whoever raises it does not say otherwise; `docs/errors.md` shows
+ * the same table, and a test holds the two together.
+ */
+export const errorFaults: Readonly<Record<ErrorCode, ErrorFault>> = Object.freeze({
+  CONFIG_INVALID: 'caller',
+  ADAPTER_NOT_FOUND: 'caller',
+  SPECIFICATION_UNSUPPORTED: 'caller',
+  BUNDLE_FAILED: 'caller',
+  EXPORT_NOT_FOUND: 'caller',
+  TASK_NOT_SELF_CONTAINED: 'caller',
+  INPUT_NOT_SERIALIZABLE: 'caller',
+  RESULT_NOT_SERIALIZABLE: 'user-code',
+  STORAGE_KEY_INVALID: 'caller',
+  PAYLOAD_TOO_LARGE: 'caller',
+  USER_CODE_ERROR: 'user-code',
+  TIMEOUT: 'backend',
+  OUT_OF_MEMORY: 'user-code',
+  WORKER_CRASHED: 'backend',
+  THROTTLED: 'backend',
+  BACKEND_UNAVAILABLE: 'backend',
+  ACCESS_DENIED: 'caller',
+  CODE_INTEGRITY_FAILED: 'backend',
+  PROTOCOL_ERROR: 'backend',
+  JOB_NOT_FOUND: 'caller',
+  JOB_CANCELLED: 'caller',
+  WAIT_TIMEOUT: 'caller',
+  BUDGET_EXCEEDED: 'caller',
+  DISPOSED: 'caller',
+  ABORTED: 'caller',
+} satisfies Record<ErrorCode, ErrorFault>);
+
+/**
+ * The default fault of `code`, from {@link errorFaults}. Codes also arrive in records written by
+ * other versions of fanout, so a code this version does not know is blamed on the platform.
+ */
+export function defaultFaultOf(code: ErrorCode): ErrorFault {
+  return Object.hasOwn(errorFaults, code) ? errorFaults[code] : 'backend';
+}

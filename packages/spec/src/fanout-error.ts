@@ -1,4 +1,4 @@
-import type { ErrorCode, ErrorFault } from './error-codes.js';
+import { defaultFaultOf, type ErrorCode, type ErrorFault } from './error-codes.js';
 
 const marker = Symbol.for('fanout.error');
 
@@ -8,7 +8,7 @@ export type FanoutErrorOptions = {
   code: ErrorCode;
   /** Whether repeating the same operation may succeed. Default: `false`. */
   retryable?: boolean;
-  /** Who is at fault. Default: `'backend'`. */
+  /** Who is at fault. Default: the code's default fault, {@link defaultFaultOf} (the Fault column of `docs/errors.md`). */
   fault?: ErrorFault;
   /** The underlying error, if any. */
   cause?: unknown;
@@ -48,7 +48,7 @@ export class FanoutError extends Error {
     this.name = 'FanoutError';
     this.code = options.code;
     this.retryable = options.retryable ?? false;
-    this.fault = options.fault ?? 'backend';
+    this.fault = options.fault ?? defaultFaultOf(options.code);
     this.retryAfterMs = options.retryAfterMs;
     this.taskIndex = options.taskIndex;
     this.remoteName = options.remoteName;

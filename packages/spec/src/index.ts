@@ -3,7 +3,7 @@
  * adapter author's manual: start with {@link AdapterPluginV1}, then {@link StorageBackendV1} and
  * {@link ComputeBackendV1}, and the job protocol types in `protocol.ts`.
  */
-export { ErrorCode, type ErrorFault } from './error-codes.js';
+export { ErrorCode, errorFaults, defaultFaultOf, type ErrorFault } from './error-codes.js';
 export { FanoutError, type FanoutErrorOptions } from './fanout-error.js';
 export type * from './storage.js';
 export type * from './compute.js';

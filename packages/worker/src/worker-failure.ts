@@ -58,7 +58,8 @@ export function rebuildWorkerError(transported: TransportedWorkerError, where?: 
   return new FanoutError(where ? `${message} (${where})` : message, {
     code,
     retryable,
-    fault: transported.fault ?? 'backend',
+    // Without a fault of its own, the code's default fault (the spec's table).
+    ...(transported.fault ? { fault: transported.fault } : {}),
     ...(transported.name ? { remoteName: transported.name } : {}),
     ...(transported.stack ? { remoteStack: transported.stack } : {}),
   });
