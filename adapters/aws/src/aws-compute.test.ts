@@ -4,7 +4,7 @@ import { decodeRecord, frame, serializeValue } from '@fanout/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsFixture, type AwsFixture } from '../test/aws-fixture.js';
 import { handlerFolder } from '../test/runtime-package.js';
-import { AwsCompute } from './aws-compute.js';
+import { AwsCompute, billedMsFromLogTail } from './aws-compute.js';
 import { AwsStorage } from './aws-storage.js';
 import { encodeJsonPayload } from '@fanout/adapter-kit';
 import { LAMBDA_ASYNC_PAYLOAD_BYTES } from './lambda-protocol.js';
@@ -118,6 +118,13 @@ describe('AwsCompute through the Lambda Invoke API, running the built runtime', 
     expect(again.storage.get).toBe(0);
   });
 
+  it("returns the duration Lambda billed, from the log tail's REPORT line", async () => {
+    const result = await compute.invoke(payloadFor('spin', [50]), { mode: 'sync' });
+    expect(result).toMatchObject({ mode: 'sync', billedMs: expect.any(Number) });
+    const { billedMs } = result as { billedMs: number };
+    expect(Number.isSafeInteger(billedMs) && billedMs >= 50, String(billedMs)).toBe(true);
+  });
+
   it('invokes asynchronously: 202 at once, and the record appears in S3', async () => {
     const payload = payloadFor('square', [7], { respond: false });
     expect(await compute.invoke(payload, { mode: 'async' })).toEqual({ mode: 'async' });
@@ -149,7 +156,7 @@ describe('AwsCompute through the Lambda Invoke API, running the built runtime', 
   it('leaves a record too large for the response in S3 and says so', async () => {
     const payload = payloadFor('large', [5 * 1024 * 1024]);
     const result = await compute.invoke(payload, { mode: 'sync' });
-    expect(result).toEqual({ mode: 'sync', record: undefined });
+    expect(result).toEqual({ mode: 'sync', record: undefined, billedMs: expect.any(Number) });
     const stored = decodeRecord((await storage.get(payload.resultKey))!, 'stored');
     expect((stored.outcomes[0] as { value: Uint8Array }).value.byteLength).toBe(5 * 1024 * 1024);
   });
@@ -267,5 +274,44 @@ describe('AwsCompute through the Lambda Invoke API, running the built runtime', 
     const disposable = computeFor('fanout-runtime');
     await disposable.dispose();
     await expectCode(disposable.invoke(payloadFor('square', [1]), { mode: 'sync' }), 'DISPOSED');
+  });
+});
+
+describe('billedMsFromLogTail', () => {
+  const report = (fields: string) => `START RequestId: r Version: $LATEST\nEND RequestId: r\nREPORT RequestId: r\t${fields}\n`;
+
+  it("reads Lambda's Billed Duration field", () => {
+    expect(billedMsFromLogTail(report('Duration: 102.25 ms\tBilled Duration: 103 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB\t'))).toBe(103);
+    // A cold start: the billed duration includes the initialization.
+    expect(
+      billedMsFromLogTail(report('Duration: 12.68 ms\tBilled Duration: 309 ms\tMemory Size: 512 MB\tMax Memory Used: 93 MB\tInit Duration: 295.33 ms\t')),
+    ).toBe(309);
+    // Older runtimes wrote a space before the tab; a tail may also end without a newline.
+    expect(billedMsFromLogTail('REPORT RequestId: r\tDuration: 904.52 ms\tBilled Duration: 1000 ms \tMemory Size: 128 MB')).toBe(1000);
+  });
+
+  it('reads the last REPORT line, not one the function printed', () => {
+    const printed = 'REPORT RequestId: fake\tBilled Duration: 1 ms\t\n';
+    expect(billedMsFromLogTail(printed + report('Duration: 40.00 ms\tBilled Duration: 41 ms\t'))).toBe(41);
+    expect(billedMsFromLogTail(`log line mentioning Billed Duration: 5 ms\n${report('Duration: 4.00 ms\tBilled Duration: 4 ms\t')}`)).toBe(4);
+  });
+
+  it('is undefined without a REPORT line', () => {
+    expect(billedMsFromLogTail('')).toBeUndefined();
+    expect(billedMsFromLogTail('START RequestId: r Version: $LATEST\nBilled Duration: 5 ms\nEND RequestId: r\n')).toBeUndefined();
+  });
+
+  it('is undefined when the field is malformed or missing', () => {
+    for (const fields of [
+      'Duration: 10.00 ms\tMemory Size: 128 MB\t',
+      'Duration: 10.00 ms\tBilled Duration: 10.5 ms\t',
+      'Duration: 10.00 ms\tBilled Duration: ms\t',
+      'Duration: 10.00 ms\tBilled Duration: -3 ms\t',
+      'Duration: 10.00 ms\tBilled Duration: 10ms\t',
+      'Duration: 10.00 ms\tBilled Duration: 99999999999999999999 ms\t',
+      'Duration: 10.00 ms\tNotBilled Duration: 10 ms\t',
+    ]) {
+      expect(billedMsFromLogTail(report(fields)), fields).toBeUndefined();
+    }
   });
 });

@@ -14,6 +14,7 @@ import { clientConfig } from './aws-clients.js';
 import { rebuildWorkerError } from '@fanout/worker';
 import { classifyFunctionError, disposedError, mapAwsError, type LambdaFunctionErrorBody } from './aws-errors.js';
 import {
+  DEFAULT_ARCHITECTURE,
   DEFAULT_CONCURRENCY,
   DEFAULT_FUNCTION_NAME,
   DEFAULT_MAX_CONCURRENCY,
@@ -27,6 +28,7 @@ import {
   MAX_RESPONSE_RECORD_BYTES,
   parseRuntimeResponse,
 } from './lambda-protocol.js';
+import { lambdaPrices } from './aws-prices.js';
 
 /** What an {@link AwsCompute} is built from: the validated options, or the same by hand in code. */
 export type AwsComputeSettings = AwsConnectionOptions & {
@@ -36,6 +38,8 @@ export type AwsComputeSettings = AwsConnectionOptions & {
   memoryMb?: number;
   /** The function's timeout in seconds, as deployed; declared as `maxTimeoutMs`. Default: 300. */
   timeoutSeconds?: number;
+  /** The function's architecture, as deployed; it sets the declared price per GB-second. Default: `arm64`. */
+  architecture?: 'arm64' | 'x86_64';
   /** Declared `defaultConcurrency`. Default: 100. */
   concurrency?: number;
   /** Declared `maxConcurrency`, and the number of sockets the client opens at most. Default: 1000. */
@@ -134,6 +138,7 @@ export class AwsCompute implements ComputeBackendV1 {
       defaultConcurrency: concurrency,
       maxConcurrency,
       classifiesFailures: true,
+      prices: lambdaPrices(settings.architecture ?? DEFAULT_ARCHITECTURE),
     };
   }
 
@@ -200,19 +205,19 @@ export class AwsCompute implements ComputeBackendV1 {
       throw mapAwsError(error, { service: 'Lambda', operation: 'Invoke', target: this.functionName, signal });
     }
     if (mode === 'async') return { mode: 'async' };
+    const logTail = response.LogResult ? Buffer.from(response.LogResult, 'base64').toString('utf8') : undefined;
+    // What Lambda billed, for core's cost report: it includes a cold start's initialization.
+    const billedMs = logTail === undefined ? undefined : billedMsFromLogTail(logTail);
+    const billed = billedMs === undefined ? {} : { billedMs };
     if (response.FunctionError) {
       const errorBody = parseFunctionErrorBody(response.Payload);
       // The runtime checks the size first, so this is a record larger than anticipated: it is in S3 regardless.
-      if (errorBody.errorType === 'Function.ResponseSizeTooLarge') return { mode: 'sync', record: undefined };
-      throw classifyFunctionError({
-        functionName: this.functionName,
-        body: errorBody,
-        logTail: response.LogResult ? Buffer.from(response.LogResult, 'base64').toString('utf8') : undefined,
-      });
+      if (errorBody.errorType === 'Function.ResponseSizeTooLarge') return { mode: 'sync', record: undefined, ...billed };
+      throw classifyFunctionError({ functionName: this.functionName, body: errorBody, logTail });
     }
     const answer = parseRuntimeResponse(response.Payload, this.functionName);
-    if ('record' in answer) return { mode: 'sync', record: fromBase64(answer.record) };
-    if ('stored' in answer) return { mode: 'sync', record: undefined };
+    if ('record' in answer) return { mode: 'sync', record: fromBase64(answer.record), ...billed };
+    if ('stored' in answer) return { mode: 'sync', record: undefined, ...billed };
     throw rebuildWorkerError(answer.error, `in Lambda function ${this.functionName}`);
   }
 
@@ -222,6 +227,24 @@ export class AwsCompute implements ComputeBackendV1 {
     await this.threads?.dispose();
     if (this.ownsClient) this.client.destroy();
   }
+}
+
+/** Lambda's `Billed Duration: N ms` field; the fields of its REPORT line are separated by tabs. */
+const billedDurationPattern = /(?:^|\s)Billed Duration: (\d+) ms(?:\s|$)/;
+
+/**
+ * The billed duration in a decoded log tail, from its last line that starts `REPORT RequestId: `
+ * (Lambda writes that line after the function's own output, which may contain anything, even
+ * such a line), or `undefined` when there is no such line or it has no well-formed field.
+ */
+export function billedMsFromLogTail(logTail: string): number | undefined {
+  const report = logTail
+    .split('\n')
+    .findLast((line) => line.startsWith('REPORT RequestId: '));
+  const match = report === undefined ? null : billedDurationPattern.exec(report);
+  if (!match) return undefined;
+  const billedMs = Number(match[1]);
+  return Number.isSafeInteger(billedMs) ? billedMs : undefined;
 }
 
 function parseFunctionErrorBody(payload: Uint8Array | undefined): LambdaFunctionErrorBody {

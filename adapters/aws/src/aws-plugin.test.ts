@@ -1,6 +1,7 @@
 import { FanoutError } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
 import plugin, { AwsCompute, AwsDeployer, awsPlugin, AwsStorage, LAMBDA_ASYNC_PAYLOAD_BYTES, LAMBDA_SYNC_PAYLOAD_BYTES } from './index.js';
+import { LAMBDA_ARM64_PER_GB_SECOND_USD, LAMBDA_PER_REQUEST_USD, LAMBDA_X86_64_PER_GB_SECOND_USD } from './aws-prices.js';
 import { runtimeEnvironmentFor, storageFromEnvironment } from './aws-runtime.js';
 
 // The SDK warns on Node 20 about its future Node 22 requirement; tests need not repeat it.
@@ -44,6 +45,31 @@ describe('aws plugin', () => {
       classifiesFailures: true,
     });
     await Promise.all([compute.dispose(), backend.dispose()]);
+  });
+
+  it("declares AWS list prices: Lambda's for the function's architecture, and S3 Standard's", async () => {
+    const backend = storage();
+    // Per request and per GB as the price pages state them: $0.005 and $0.0004 per 1,000, $0.09 per GB.
+    const { perWriteUsd, perReadUsd, egressPerGbUsd } = backend.capabilities.prices ?? {};
+    expect(perWriteUsd! * 1000).toBeCloseTo(0.005, 12);
+    expect(perReadUsd! * 1000).toBeCloseTo(0.0004, 12);
+    expect(egressPerGbUsd).toBe(0.09);
+    const arm = plugin.createCompute({ region: 'eu-west-1' }, computeContext(backend));
+    const x86 = plugin.createCompute({ region: 'eu-west-1', architecture: 'x86_64' }, computeContext(backend));
+    expect(arm.capabilities.prices).toEqual({
+      perInvocationUsd: LAMBDA_PER_REQUEST_USD,
+      perGbSecondUsd: LAMBDA_ARM64_PER_GB_SECOND_USD,
+      billingGranularityMs: 1,
+      minimumBilledMs: 0,
+    });
+    expect(x86.capabilities.prices).toMatchObject({ perGbSecondUsd: LAMBDA_X86_64_PER_GB_SECOND_USD });
+    // $0.20 per million requests; arm64 about 20% below x86_64 per GB-second.
+    expect(LAMBDA_PER_REQUEST_USD * 1_000_000).toBeCloseTo(0.2, 12);
+    expect(LAMBDA_ARM64_PER_GB_SECOND_USD / LAMBDA_X86_64_PER_GB_SECOND_USD).toBeCloseTo(0.8, 4);
+    // A custom endpoint (an S3-compatible store, an emulator) still declares AWS's prices.
+    const compatible = plugin.createStorage({ bucket: 'team-fanout', endpoint: 'http://127.0.0.1:9000' }, context);
+    expect(compatible.capabilities.prices).toEqual(backend.capabilities.prices);
+    await Promise.all([arm.dispose(), x86.dispose(), backend.dispose(), compatible.dispose()]);
   });
 
   it('names the offending key and says how to fix it', () => {

@@ -32,6 +32,7 @@ import {
   mapAwsError,
 } from './aws-errors.js';
 import type { AwsConnectionOptions } from './aws-options.js';
+import { S3_PRICES } from './aws-prices.js';
 
 /** The module specifier another process imports to recreate an {@link AwsStorage}. */
 export const AWS_ADAPTER_MODULE = '@fanout/adapter-aws';
@@ -89,6 +90,8 @@ export class AwsStorage implements StorageBackendV1 {
     listPageSize: S3_PAGE_SIZE,
     maxObjectBytes: S3_MAX_OBJECT_BYTES,
     streaming: true,
+    // S3 Standard's list prices, also behind a custom endpoint: see aws-prices.ts.
+    prices: S3_PRICES,
   };
   readonly bucket: string;
   readonly prefix: string;

@@ -8,6 +8,17 @@ export default awsPlugin;
 export { awsPlugin };
 export { AwsStorage, AWS_ADAPTER_MODULE, MULTIPART_PART_BYTES, S3_MAX_OBJECT_BYTES, S3_PAGE_SIZE, type AwsStorageSettings } from './aws-storage.js';
 export { AwsCompute, type AwsComputeSettings } from './aws-compute.js';
+export {
+  LAMBDA_ARM64_PER_GB_SECOND_USD,
+  LAMBDA_BILLING_GRANULARITY_MS,
+  LAMBDA_PER_REQUEST_USD,
+  LAMBDA_X86_64_PER_GB_SECOND_USD,
+  lambdaPrices,
+  S3_EGRESS_PER_GB_USD,
+  S3_PER_READ_REQUEST_USD,
+  S3_PER_WRITE_REQUEST_USD,
+  S3_PRICES,
+} from './aws-prices.js';
 export { AwsDeployer, STEP_CALLS, type AwsDeployerSettings } from './aws-deploy.js';
 export { EVENT_MAX_AGE_SECONDS, lifecycleRules, ROLE_POLICY_NAME, runtimeRolePolicy, trustPolicy, type PolicyDocument } from './aws-deploy-resources.js';
 export { buildRuntimeArchive, RUNTIME_FILE_NAME, RUNTIME_HANDLER, type RuntimeArchive } from './aws-bundle.js';

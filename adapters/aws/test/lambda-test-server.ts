@@ -235,12 +235,16 @@ export async function startLambdaTestServer(options: LambdaTestServerOptions): P
         env.busy = false;
         state.running -= 1;
         const durationMs = Date.now() - startedMs;
-        const init = cold && !env.initReported ? `\tInit Duration: ${(startedMs - env.initStartedMs + 1).toFixed(2)} ms` : '';
+        const initMs = cold && !env.initReported ? startedMs - env.initStartedMs + 1 : undefined;
         env.initReported = true;
+        // Lambda's own format: every field followed by a tab. Since August 2025 the billed
+        // duration of a cold start includes its initialization.
+        const billedMs = Math.max(1, Math.ceil(durationMs + (initMs ?? 0)));
         const report =
           `END RequestId: ${requestId}\n` +
-          `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${Math.max(1, Math.ceil(durationMs))} ms\t` +
-          `Memory Size: ${config.memoryMb} MB\tMax Memory Used: ${env.maxMemoryUsedMb} MB${init}${status ? `\tStatus: ${status}` : ''}\n`;
+          `REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\tBilled Duration: ${billedMs} ms\t` +
+          `Memory Size: ${config.memoryMb} MB\tMax Memory Used: ${env.maxMemoryUsedMb} MB\t` +
+          `${initMs === undefined ? '' : `Init Duration: ${initMs.toFixed(2)} ms\t`}${status ? `Status: ${status}\t` : ''}\n`;
         resolve({ ...outcome, log: header + env.log + report } as Outcome);
         setImmediate(() => pump(state));
       };

@@ -173,6 +173,8 @@ export class LocalCompute implements ComputeBackendV1 {
       // An invocation costs a small message and one read here, so twice the default number of
       // smaller ones pays: the last ones finish sooner and records are half the size.
       invocationsPerSlot: 8,
+      // The workers run on the user's own machine: nobody bills an invocation or its duration.
+      prices: { perInvocationUsd: 0, perGbSecondUsd: 0 },
     };
   }
 

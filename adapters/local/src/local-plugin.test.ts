@@ -64,6 +64,9 @@ describe('local plugin', () => {
       maxMemoryMb: 512,
       classifiesFailures: true,
     });
+    // Work on the user's own machine is billed by nobody: declared zeros, so costs are known.
+    expect(compute.capabilities.prices).toEqual({ perInvocationUsd: 0, perGbSecondUsd: 0 });
+    expect(storage.capabilities.prices).toEqual({ perWriteUsd: 0, perReadUsd: 0, egressPerGbUsd: 0 });
     const defaults = plugin.createCompute(undefined, computeContext(storage));
     expect(defaults.workers).toBe(availableParallelism());
     expect(defaults.memoryMb).toBe(2048);

@@ -54,6 +54,8 @@ export class LocalStorage implements StorageBackendV1 {
     conditionalCreate: true,
     streaming: true,
     listPageSize: LIST_PAGE_SIZE,
+    // A folder on the user's own machine: no request or transfer is billed.
+    prices: { perWriteUsd: 0, perReadUsd: 0, egressPerGbUsd: 0 },
   };
   /** The absolute storage folder. */
   readonly root: string;
