@@ -4,16 +4,18 @@ import type { ConformanceEnvironment } from './environment.js';
 import { computeFactoryFromAdapter, storageFactoryFromAdapter, type AdapterSetup } from './factories.js';
 import { describeJobs } from './jobs/jobs-group.js';
 import { describeJobRecovery } from './jobs/recovery-group.js';
+import { describeLanes } from './jobs/lanes-group.js';
 import { describeStorageConformance } from './storage/storage-conformance.js';
 
 /**
- * Whole jobs through core on the adapter: the jobs, recovery and chaos groups. Needs a plugin with
+ * Whole jobs through core on the adapter: the jobs, recovery, lanes and chaos groups. Needs a plugin with
  * compute, and storage from it or from `setup.storagePlugin`. Call it at the top level of a vitest
  * test file.
  */
 export function describeAdapterConformance(setup: AdapterSetup, environment: ConformanceEnvironment = {}): void {
   describeJobs(setup, environment);
   describeJobRecovery(setup, environment);
+  describeLanes(setup, environment);
   describeChaos(setup, environment);
 }
 

@@ -40,6 +40,7 @@ export { describeComputeFailures, describeComputeCancellation } from './compute/
 export { TASK_BUNDLE_SOURCE, TASK_BUNDLE_SHA256 } from './compute/task-bundle.js';
 export { describeJobs, JOB_TASKS } from './jobs/jobs-group.js';
 export { describeJobRecovery } from './jobs/recovery-group.js';
+export { describeLanes, LANE_TASKS } from './jobs/lanes-group.js';
 export { describeChaos, CHAOS_TASKS, CHAOS_BOUND_MS } from './chaos/chaos-group.js';
 export { CHAOS_SCENARIOS, type ChaosScenario } from './chaos/chaos-scenarios.js';
 export { describeAdapterConformance, describeConformance, type ConformanceSuite } from './adapter-conformance.js';

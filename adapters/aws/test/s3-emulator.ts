@@ -21,6 +21,8 @@ export type S3Emulator = {
     credentials: { accessKeyId: string; secretAccessKey: string };
   };
   createBucket(name: string): Promise<void>;
+  /** SIGKILL the emulator's process (separate process only): its endpoint stops answering, as a crashed service does. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -34,6 +36,7 @@ export async function startS3Emulator(options: { separateProcess?: boolean } = {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let port: number;
   let close: () => Promise<void>;
+  let kill: () => Promise<void> = () => Promise.reject(new Error('Only an S3 emulator in a process of its own can be killed: start it with separateProcess.'));
   if (options.separateProcess) {
     const child = fork(fileURLToPath(new URL('./fauxqs-process.mjs', import.meta.url)), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], execArgv: [] });
     port = await new Promise<number>((resolve, reject) => {
@@ -44,11 +47,14 @@ export async function startS3Emulator(options: { separateProcess?: boolean } = {
       });
       child.once('exit', (code) => reject(new Error(`fauxqs exited with code ${code} before listening`)));
     });
-    close = () =>
+    const stopWith = (signal: NodeJS.Signals) => () =>
       new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        child.kill(signal);
       });
+    close = stopWith('SIGTERM');
+    kill = stopWith('SIGKILL');
   } else {
     const app = buildApp({ logger: false, host: '127.0.0.1' });
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -70,6 +76,7 @@ export async function startS3Emulator(options: { separateProcess?: boolean } = {
     async createBucket(name) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },
+    kill: () => kill(),
     async stop() {
       client.destroy();
       await close();

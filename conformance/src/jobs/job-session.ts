@@ -11,8 +11,12 @@ export type PluginOverride = { compute?: AdapterPluginV1; storage?: AdapterPlugi
 /** Executors for one group, all on one random namespace (the configured `prefix`), disposed and cleaned after its last test. */
 export type JobGroupSession = {
   readonly namespace: string;
-  /** Connect an executor as a user would, with the group's options; disposed after the group. */
-  connect(override?: PluginOverride): Promise<Executor>;
+  /**
+   * Connect an executor as a user would, with the group's options; disposed after the group.
+   * `besideLocal`: two lanes, `adapter` (the backend under test) and `local` (the local backend
+   * with its folder storage at that root).
+   */
+  connect(override?: PluginOverride, besideLocal?: { root: string }): Promise<Executor>;
 };
 
 /**
@@ -45,18 +49,18 @@ export function openJobGroup(setup: AdapterSetup, environment: ResolvedEnvironme
 
   return {
     namespace,
-    async connect(override = {}) {
+    async connect(override = {}, besideLocal) {
       if (!options) throw new Error('A job group connected before its setup ran.');
       const compute = override.compute ?? setup.plugin;
       const storage = override.storage ?? (setup.storagePlugin ? setup.storagePlugin : compute);
       const plugins = storage === compute ? [compute] : [compute, storage];
+      const adapter = { compute: { backend: compute.name, options: options.compute }, storage: { backend: storage.name, options: options.storage } };
+      const lanes = besideLocal && [
+        { name: 'adapter', ...adapter },
+        { name: 'local', compute: { backend: 'local', options: { workers: 2 } }, storage: { backend: 'local', options: { root: besideLocal.root } } },
+      ];
       const executor = await connect(
-        {
-          plugins,
-          compute: { backend: compute.name, options: options.compute },
-          storage: { backend: storage.name, options: options.storage },
-          prefix: namespace,
-        },
+        { plugins, ...adapter, ...(lanes ? { lanes } : {}), prefix: namespace },
         // No configuration file and no FANOUT_* variables: the run depends on the setup alone.
         { cwd: baseDirectory, configFile: false, env: {} },
       );

@@ -7,7 +7,7 @@ export type ChaosFigures = {
   scenario: string;
   /** What the scenario injects, in words. */
   description: string;
-  mode: 'sync' | 'async';
+  mode: 'sync' | 'async' | 'mixed';
   /** Tasks in the job. */
   tasks: number;
   /** Seed of the fault decisions, to replay the run. */

@@ -7,6 +7,8 @@ export type GlobalOptions = {
   profile?: string;
   backend?: string;
   storage?: string;
+  /** Lanes to run over: profile or backend names. */
+  lanes?: string[];
   verbose?: boolean;
 };
 
@@ -16,12 +18,14 @@ export type GlobalOptions = {
  *
  * `--backend` and `--storage` name a backend only, so they replace the configured selection
  * together with its options; backends that need options belong in a profile (`--profile`).
+ * `--lanes` names profiles or backends, each one lane of the job.
  */
 export async function withExecutor<T>(io: CliIo, globals: GlobalOptions, use: (executor: Executor) => Promise<T>): Promise<T> {
   const config: FanoutConfig = {};
   if (globals.profile !== undefined) config.profile = globals.profile;
   if (globals.backend !== undefined) config.compute = globals.backend;
   if (globals.storage !== undefined) config.storage = globals.storage;
+  if (globals.lanes !== undefined) config.lanes = globals.lanes;
   const executor = await connect(config, {
     cwd: io.cwd,
     env: io.env,

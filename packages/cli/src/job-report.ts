@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Job, TaskResult } from '@fanout/core';
 import { ErrorCode, type FanoutError } from '@fanout/spec';
 import type { CliIo } from './cli-io.js';
+import { laneLines } from './cost-report.js';
 import { formatDuration, plural } from './format.js';
 import { ExitCode, printTaskFailures } from './output.js';
 import { createProgress } from './progress.js';
@@ -80,6 +81,7 @@ export async function reportJob(job: Job<unknown>, io: CliIo, options: ReportOpt
     io.stderr.write(
       `job ${job.id} ${state}: ${counts} in ${formatDuration(stats.timings.wallMs)}, ${stats.storage.requestsPerTask.toFixed(2)} storage requests per task.\n`,
     );
+    if (stats.lanes.length > 1) for (const [label, text] of laneLines(stats)) io.stderr.write(`  ${label}: ${text}\n`);
     if (notRun) io.stderr.write(`resume with: fanout results ${job.id}\n`);
     if (failures.length && options.output === undefined && !options.json) {
       io.stderr.write('Values are printed only when every task succeeds; add --output <file> to keep the successful ones.\n');

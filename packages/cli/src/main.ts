@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { completeIo, type CliIo } from './cli-io.js';
 import type { CommandContext } from './command-context.js';
 import { registerCleanCommand } from './commands/clean.js';
@@ -10,6 +10,7 @@ import { registerJobsCommand } from './commands/jobs.js';
 import { registerResultsCommand } from './commands/results.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerStatusCommand } from './commands/status.js';
+import { parseLaneList } from './option-parsers.js';
 import { ExitCode, exitCodeFor, printError } from './output.js';
 
 // The same relative path from src/ (tests) and dist/ (the installed binary).
@@ -19,6 +20,8 @@ const PROGRAM_HELP = `
 Examples:
   $ fanout hello                                       check the configured backend
   $ fanout run ./tasks.ts square --inputs numbers.json
+  $ fanout run ./tasks.ts square --inputs numbers.json --lanes aws,local
+  $ fanout run ./tasks.ts square --inputs numbers.json --estimate --task-ms 200
   $ fanout jobs
   $ fanout status <id>
   $ fanout results <id> --output results.jsonl
@@ -62,6 +65,7 @@ export function createProgram(context: CommandContext): Command {
     .option('--profile <name>', 'configuration profile to use')
     .option('--backend <name>', 'compute backend, such as local or aws (replaces the configured one and its options)')
     .option('--storage <name>', "storage backend (default: the configured one, else the compute backend's)")
+    .addOption(new Option('--lanes <names>', 'run over several lanes: comma-separated profile or backend names, such as aws,local').argParser(parseLaneList))
     .option('--verbose', 'print the stack of an error')
     .helpOption('-h, --help', 'show help')
     .configureOutput({

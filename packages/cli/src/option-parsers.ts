@@ -26,3 +26,24 @@ export function parseDurationOption(text: string): number {
   }
   return milliseconds;
 }
+
+/** A comma-separated list of lane names (profiles or backends), at least one. */
+export function parseLaneList(text: string): string[] {
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length === 0) throw new InvalidArgumentError('Expected one or more comma-separated profile or backend names, such as aws,local.');
+  return names;
+}
+
+/** A non-negative amount of US dollars. */
+export function parseDollars(text: string): number {
+  const value = Number(text.trim().replace(/^\$/, ''));
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError('Expected an amount of US dollars, such as 2.50.');
+  return value;
+}
+
+/** A non-negative number of milliseconds, fractions allowed. */
+export function parseMilliseconds(text: string): number {
+  const value = Number(text.trim());
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError('Expected a number of milliseconds, at least 0.');
+  return value;
+}

@@ -17,9 +17,9 @@ describe('help, usage mistakes and configuration errors', () => {
   afterAll(() => project.remove());
 
   const commandOptions: Record<string, string[]> = {
-    run: ['--inputs', '--chunk-size', '--concurrency', '--timeout', '--mode', '--output', '--json', '--quiet', '--backend', '--storage', '--profile', '--config'],
+    run: ['--inputs', '--chunk-size', '--concurrency', '--timeout', '--mode', '--output', '--json', '--quiet', '--backend', '--storage', '--profile', '--config', '--lanes', '--budget', '--estimate', '--task-ms'],
     results: ['--output', '--json', '--quiet'],
-    status: ['--json'],
+    status: ['--json', '--lanes'],
     jobs: ['--limit', '--json'],
     hello: ['--json'],
     clean: ['--older-than', '--all', '--yes'],

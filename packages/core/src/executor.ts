@@ -1,101 +1,58 @@
-import {
-  ErrorCode,
-  FanoutError,
-  PROTOCOL_VERSION,
-  resolveComputeCapabilities,
-  type ComputeBackendV1,
-  type ResolvedComputeCapabilities,
-  type StorageBackendV1,
-} from '@fanout/spec';
-import { CountingStorage, decodeRecord, serializeValue, serializeValueToParts, totalRequests } from '@fanout/worker';
-import { bundleInline, bundleModule, type CodeBundle } from './bundle/bundler.js';
+import { ErrorCode, FanoutError, PROTOCOL_VERSION, type ResultRecordV1 } from '@fanout/spec';
+import { BundleStore } from './bundle/bundle-store.js';
 import { resolveTaskSource, type TaskSource } from './bundle/task-source.js';
-import type { RetryPolicy } from './config/config-schema.js';
 import type { ResolvedConfig } from './config/load-config.js';
+import { estimateJob, type CostEstimate, type EstimateOptions } from './cost/estimate.js';
 import { JobHandle } from './job/job-handle.js';
-import { ReducedJob } from './job/reduced-job.js';
-import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
 import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
-import { decodeJobManifest, encodeJobObject, inputsOfJobObject, readJobManifest, type JobInputs, type JobManifest } from './protocol/job-object.js';
+import { assertBudget, assertConcurrency, assertInvocationsPerSlot, assertPriced, chunkSizeFor, timeoutFor, type MapOptions } from './job/job-options.js';
+import { findJob, readJobInputs, readRecords } from './job/job-records.js';
+import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
+import { ReducedJob } from './job/reduced-job.js';
+import { createLanes, storagesOf, type Lane, type LaneBackends, type LaneStorage } from './lanes/lane.js';
+import { encodeJobObject, inputsOfJobObject, type JobInputs, type JobManifest } from './protocol/job-object.js';
+import { serializeInput, streamParts } from './protocol/job-object-body.js';
 import { StorageLayout, newJobId } from './protocol/layout.js';
-import { RetryingStorage, replayableBody } from './protocol/retrying-storage.js';
-import { JobRun } from './scheduler/job-run.js';
+import { RetryingStorage } from './protocol/retrying-storage.js';
+import { jobStorageFor, newRun, type JobStorages } from './scheduler/new-run.js';
+import { readsStoredInputs } from './scheduler/payloads.js';
 
-/** Options for one job; each falls back to the executor's configured defaults. */
-export type MapOptions = {
-  /**
-   * Tasks per invocation, or `'auto'`: about four invocations per unit of concurrency (the
-   * backend's `invocationsPerSlot`), at most 1000 tasks each.
-   */
-  chunkSize?: number | 'auto';
-  /** Most invocations in flight. Default: the configured value, else the backend's `defaultConcurrency`. */
-  concurrency?: number;
-  /** Deadline of each invocation, in milliseconds (a chunk of tasks shares it). Default: 5 minutes. */
-  timeoutMs?: number;
-  /** `sync` returns records in responses, `async` collects them from storage. Default: `auto` (sync where supported). */
-  mode?: 'auto' | 'sync' | 'async';
-  /** Retries allowed per failure class. Default: transient 3, timeout 1, crash 2, outOfMemory 0, userCode 0. */
-  retries?: RetryPolicy;
-  /** Launch bounded backup invocations for stragglers. Default: `true`. */
-  backups?: boolean;
-  /**
-   * Write every result record to storage. `false` keeps records that come back in a synchronous
-   * response out of storage (no storage request per invocation for small results); the client
-   * then holds their only copy. Storage never learns those tasks finished: `fanout jobs` counts
-   * them as pending, and re-attaching (`fanout results <id>`, `attach`) runs them again, after a
-   * crash or a clean finish alike. Large records and asynchronous mode always use storage.
-   * Default: `true`.
-   */
-  durable?: boolean;
-  /** How the job is shown in `fanout jobs`. Default: the task's module and export. */
-  label?: string;
-};
+export type { MapOptions } from './job/job-options.js';
 
 export type ExecutorDependencies = {
   config: ResolvedConfig;
-  storage: StorageBackendV1;
-  compute: ComputeBackendV1;
+  /** Every configured lane's backends, in configuration order; the first is the default for single-lane work. */
+  lanes: LaneBackends[];
 };
-
-/** Tasks per invocation at most, when chosen automatically. */
-const MAX_AUTO_CHUNK = 1000;
 
 const insideWorker = Symbol.for('fanout.insideWorker');
 
 /**
- * Runs jobs on one compute backend with one storage backend. Made by `connect()`; release it with
- * `dispose()` (or `await using`).
+ * Runs jobs over one or more lanes (a compute backend and the storage its workers use). Made by
+ * `connect()`; release it with `dispose()` (or `await using`). Each lane's concurrency
+ * controller and circuit breaker belong to the executor, so every job on a lane shares them.
  */
 export class Executor {
   readonly config: ResolvedConfig;
   readonly layout: StorageLayout;
-  private readonly storage: StorageBackendV1;
-  private readonly compute: ComputeBackendV1;
-  private readonly capabilities: ResolvedComputeCapabilities;
-  private readonly bundles = new Map<string, Promise<CodeBundle>>();
-  /** Bundles known to be in storage already, so later jobs skip even the existence check. */
-  private readonly uploaded = new Set<string>();
-  private readonly runs = new Set<JobRun>();
+  /** Every lane, in configuration order. */
+  readonly lanes: readonly Lane[];
+  private readonly bundles: BundleStore;
+  private readonly runs = new Set<{ cancel(): void }>();
   private disposed = false;
 
   constructor(dependencies: ExecutorDependencies) {
     this.config = dependencies.config;
-    this.storage = dependencies.storage;
-    this.compute = dependencies.compute;
-    this.capabilities = resolveComputeCapabilities(dependencies.compute.capabilities);
-    const { storedInputsAboveBytes } = this.capabilities;
-    if (typeof storedInputsAboveBytes !== 'number' || !(storedInputsAboveBytes >= 0)) {
-      throw new TypeError(
-        `The ${dependencies.compute.name} compute backend declares capabilities.storedInputsAboveBytes = ${String(storedInputsAboveBytes)}; it must be a number of bytes, at least 0 (Infinity for never).`,
-      );
-    }
+    this.lanes = createLanes(dependencies.lanes, dependencies.config.defaults.concurrency);
+    for (const lane of this.lanes) assertInvocationsPerSlot(lane.compute.name, lane.capabilities.invocationsPerSlot);
     this.layout = new StorageLayout(dependencies.config.prefix);
+    this.bundles = new BundleStore(this.layout);
   }
 
   /**
-   * Run `task` over every input. Resolves once the job is stored and dispatching; await its
-   * results on the handle. The inputs of an array are read until then: leave them unmodified
-   * until it resolves. Those of an iterator are copied as they come.
+   * Run `task` over every input. Resolves once the job is stored (in every lane's storage) and
+   * dispatching; await its results on the handle. The inputs of an array are read until then:
+   * leave them unmodified until it resolves. Those of an iterator are copied as they come.
    */
   async map<Input, Output>(
     task: TaskFunction<Input, Output> | TaskReference,
@@ -103,26 +60,30 @@ export class Executor {
     options: MapOptions = {},
   ): Promise<Job<Awaited<Output>>> {
     this.assertUsable();
+    assertConcurrency(options.concurrency);
+    assertBudget(options.budgetUsd);
+    const lanes = this.lanesFor(options.lanes);
+    assertPriced(lanes, options.budgetUsd);
     const source = await resolveTaskSource(task as TaskFunction<never>, this.config.baseDirectory);
-    // On a backend that reads a large job's inputs from the job object, large views in an array
-    // of inputs are referenced rather than copied: the job object is written from them while the
-    // caller still awaits map(), and nothing reads them afterwards (a job that turns out small
-    // enough to travel inline gets a copy, below). Elsewhere inline payloads are cut after map()
-    // returns, so inputs are copied and the caller may reuse its arrays; so are the inputs of an
+    // On a lane that reads a large job's inputs from the job object, large views in an array of
+    // inputs are referenced rather than copied: the job object is written from them while the
+    // caller still awaits map(), and nothing reads them afterwards (a job with a lane that sends
+    // inputs inline gets a copy, below). Elsewhere inline payloads are cut after map() returns,
+    // so inputs are copied and the caller may reuse its arrays; so are the inputs of an
     // iterator, which may refill one buffer per input.
-    const referenceViews = Number.isFinite(this.capabilities.storedInputsAboveBytes) && Array.isArray(inputs);
+    const referenceViews = Array.isArray(inputs) && lanes.some((lane) => Number.isFinite(lane.capabilities.storedInputsAboveBytes));
     const serialized: Uint8Array[][] = [];
     for await (const input of inputs) serialized.push(serializeInput(input, serialized.length, referenceViews));
-    const bundle = await this.bundleFor(source);
+    const bundle = await this.bundles.bundleFor(source);
     const exportName = source.kind === 'module' ? source.exportName : 'default';
     if (!bundle.exports.includes(exportName)) {
-      throw new FanoutError(
-        `${describeSource(source)} has no export named "${exportName}". It exports: ${bundle.exports.join(', ') || 'nothing'}.`,
-        { code: ErrorCode.EXPORT_NOT_FOUND, fault: 'caller' },
-      );
+      throw new FanoutError(`${describeSource(source)} has no export named "${exportName}". It exports: ${bundle.exports.join(', ') || 'nothing'}.`, {
+        code: ErrorCode.EXPORT_NOT_FOUND,
+        fault: 'caller',
+      });
     }
-    const { counting, storage } = this.jobStorage();
-    const concurrency = this.concurrencyFor(options);
+    const timeoutMs = timeoutFor(lanes, options.timeoutMs ?? this.config.defaults.timeoutMs);
+    const slots = lanes.reduce((sum, lane) => sum + Math.min(options.concurrency ?? Infinity, lane.controller.ceiling) * lane.capabilities.invocationsPerSlot, 0);
     const manifestWithoutOffsets: Omit<JobManifest, 'inputOffsets'> = {
       protocol: PROTOCOL_VERSION,
       id: newJobId(),
@@ -130,21 +91,27 @@ export class Executor {
       label: options.label ?? describeSource(source),
       code: { key: this.layout.codeKey(bundle.sha256), sha256: bundle.sha256, exportName },
       taskCount: serialized.length,
-      chunkSize: chunkSizeFor(options.chunkSize ?? this.config.defaults.chunkSize, serialized.length, concurrency, this.capabilities.invocationsPerSlot),
-      timeoutMs: this.timeoutFor(options),
+      chunkSize: chunkSizeFor(options.chunkSize ?? this.config.defaults.chunkSize, serialized.length, slots),
+      timeoutMs,
+      ...(lanes.length > 1 || lanes[0] !== this.lanes[0] ? { lanes: lanes.map((lane) => lane.name) } : {}),
     };
-    await this.upload(storage, bundle);
+    const storages: JobStorages = new Map(storagesOf(lanes).map((laneStorage) => [laneStorage, jobStorageFor(laneStorage)]));
+    await Promise.all([...storages.values()].map((jobStorage) => this.bundles.upload(jobStorage.storage, jobStorage.lane, bundle)));
     const { manifest, parts, inputs: jobInputs } = encodeJobObject(manifestWithoutOffsets, serialized);
-    // Payloads are cut as invocations go out, some after map() returns: a job small enough to
-    // travel inline cuts them from a copy of its job object when its parts alias the caller's arrays.
-    const inlineInputs = this.readsStoredInputs(manifest) ? undefined : referenceViews ? inputsOfJobObject(Buffer.concat(parts), manifest) : jobInputs;
-    // Invocations whose inputs travel inline start while the job object is being written; the
-    // handle is returned only once it is stored, so every job a caller sees can be re-attached.
-    const written = storage.put(this.layout.jobKey(manifest.id), streamParts(parts));
-    written.catch(() => undefined);
-    const job = this.newHandle<Awaited<Output>>(manifest, inlineInputs, written, counting, storage, options, concurrency, [], true);
+    // Payloads are cut as invocations go out, some after map() returns: when the parts alias the
+    // caller's arrays, inline payloads are cut from a copy of the job object.
+    const inline = lanes.some((lane) => !readsStoredInputs(manifest, lane.capabilities.storedInputsAboveBytes));
+    const inlineInputs = !inline ? undefined : referenceViews ? inputsOfJobObject(Buffer.concat(parts), manifest) : jobInputs;
+    // Every lane's storage holds the job object: its workers read inputs from it, and any of
+    // them lets a client re-attach. Invocations whose inputs travel inline start while it is
+    // being written; the handle is returned once every copy is stored.
+    for (const jobStorage of storages.values()) {
+      jobStorage.written = jobStorage.storage.put(this.layout.jobKey(manifest.id), streamParts(parts));
+      jobStorage.written.catch(() => undefined);
+    }
+    const job = this.startRun<Awaited<Output>>(manifest, inlineInputs, storages, lanes, options, [], true);
     try {
-      await written;
+      await Promise.all([...storages.values()].map((jobStorage) => jobStorage.written));
     } catch (error) {
       await job.cancel();
       throw error;
@@ -167,59 +134,69 @@ export class Executor {
   }
 
   /** Run `task` once on `input`. */
-  call<Input, Output>(
-    task: TaskFunction<Input, Output> | TaskReference,
-    input: Input,
-    options: MapOptions = {},
-  ): Promise<Job<Awaited<Output>>> {
+  call<Input, Output>(task: TaskFunction<Input, Output> | TaskReference, input: Input, options: MapOptions = {}): Promise<Job<Awaited<Output>>> {
     return this.map(task, [input], { ...options, chunkSize: 1 });
   }
 
   /**
-   * Re-attach to a job by id, from any process: reads the job object, adopts every result record
-   * already written, and invokes only the tasks that have none.
+   * Estimate a job's cost before running it, per lane and in total, from the declared prices: the
+   * invocations, their GB-seconds, and the storage requests the protocol makes. Give
+   * `taskDurationMs`, or let a small sample of the inputs run to measure it.
+   */
+  async estimate<Input>(task: TaskFunction<Input, unknown> | TaskReference, inputs: Iterable<Input>, options: EstimateOptions = {}): Promise<CostEstimate> {
+    this.assertUsable();
+    return estimateJob(this, task, [...inputs], options);
+  }
+
+  /**
+   * Re-attach to a job by id, from any process: reads the job object from the first lane storage
+   * that has it, adopts every result record in every lane's storage, and invokes only the tasks
+   * that have none.
    */
   async attach<Output = unknown>(jobId: string, options: MapOptions = {}): Promise<Job<Output>> {
     this.assertUsable();
-    const { counting, storage } = this.jobStorage();
-    const { manifest, inputs } = await this.readJobToRun(storage, jobId);
-    const adopt = await this.readRecords(storage, manifest);
-    return this.newHandle<Output>(manifest, inputs, Promise.resolve(), counting, storage, options, this.concurrencyFor(options), adopt, true);
+    const { manifest, inputs, storages, lanes, adopt } = await this.readJob(jobId, options, true);
+    return this.startRun<Output>(manifest, inputs, storages, lanes, options, adopt, true);
   }
 
   /** A job's statistics as far as storage tells, without invoking anything. */
-  async inspect(jobId: string): Promise<JobStats> {
+  async inspect(jobId: string, options: Pick<MapOptions, 'lanes'> = {}): Promise<JobStats> {
     this.assertUsable();
-    const { counting, storage } = this.jobStorage();
-    const manifest = await this.readManifest(storage, jobId);
-    const adopt = await this.readRecords(storage, manifest);
-    const handle = this.newHandle(manifest, undefined, Promise.resolve(), counting, storage, {}, 1, adopt, false);
-    return handle.stats();
+    const { manifest, storages, lanes, adopt } = await this.readJob(jobId, options, false);
+    return this.startRun(manifest, undefined, storages, lanes, {}, adopt, false).stats();
   }
 
-  /** The most recent jobs in storage, newest first. */
-  jobs(options: { limit?: number } = {}): Promise<JobSummary[]> {
+  /** The most recent jobs in every lane's storage, newest first. */
+  async jobs(options: { limit?: number } = {}): Promise<JobSummary[]> {
     this.assertUsable();
-    return readJobSummaries(new RetryingStorage(this.storage), this.layout, options.limit ?? 20);
+    const limit = options.limit ?? 20;
+    const byId = new Map<string, JobSummary>();
+    for (const laneStorage of storagesOf(this.lanes)) {
+      for (const summary of await readJobSummaries(new RetryingStorage(laneStorage.backend), this.layout, limit)) {
+        const seen = byId.get(summary.id);
+        byId.set(summary.id, seen ? { ...seen, completedTasks: Math.max(seen.completedTasks, summary.completedTasks) } : summary);
+      }
+    }
+    return [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, limit);
   }
 
-  /** Delete job data: named jobs, jobs older than a duration, or everything under the prefix. */
-  clean(options: CleanOptions): Promise<CleanReport> {
+  /** Delete job data in every lane's storage: named jobs, jobs older than a duration, or everything under the prefix. */
+  async clean(options: CleanOptions): Promise<CleanReport> {
     this.assertUsable();
-    return deleteJobs(new RetryingStorage(this.storage), this.layout, options);
+    const reports = [];
+    for (const laneStorage of storagesOf(this.lanes)) reports.push(await deleteJobs(new RetryingStorage(laneStorage.backend), this.layout, options));
+    return { jobs: [...new Set(reports.flatMap((report) => report.jobs))].sort(), deletedObjects: reports.reduce((sum, report) => sum + report.deletedObjects, 0) };
   }
 
-  /** A smoke test of the configured backends: a few tiny tasks, end to end. */
+  /** A smoke test of the configured backends: a few tiny tasks per lane, end to end. */
   async hello(): Promise<{ backend: string; storage: string; tasks: number; ok: boolean; wallMs: number; coldStarts: number }> {
-    const tasks = Math.max(2, Math.min(8, this.capabilities.defaultConcurrency * 2));
-    const job = await this.map((input: number) => ({ input, pid: process.pid }), Array.from({ length: tasks }, (_, index) => index), {
-      label: 'fanout hello',
-    });
+    const tasks = Math.max(2, Math.min(8, this.lanes.reduce((sum, lane) => sum + lane.controller.ceiling, 0) * 2));
+    const job = await this.map((input: number) => ({ input, pid: process.pid }), Array.from({ length: tasks }, (_, index) => index), { label: 'fanout hello' });
     const results = await job.settled();
     const stats = job.stats();
     return {
-      backend: this.compute.name,
-      storage: this.storage.name,
+      backend: this.lanes.map((lane) => lane.compute.name).join(', '),
+      storage: [...new Set(this.lanes.map((lane) => lane.storage.backend.name))].join(', '),
       tasks,
       ok: results.every((result) => result.ok && (result.value as { input: number }).input === result.index),
       wallMs: stats.timings.wallMs,
@@ -232,59 +209,38 @@ export class Executor {
     if (this.disposed) return;
     this.disposed = true;
     for (const run of this.runs) run.cancel();
-    await this.compute.dispose?.();
-    await this.storage.dispose?.();
+    for (const lane of this.lanes) await lane.compute.dispose?.();
+    for (const laneStorage of storagesOf(this.lanes)) await laneStorage.backend.dispose?.();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
 
-  /**
-   * Whether every invocation of this job reads its inputs from the job object: the backend
-   * declares it does so more cheaply than it receives them inline, for a job this large.
-   */
-  private readsStoredInputs(manifest: JobManifest): boolean {
-    const inputBytes = manifest.inputOffsets.at(-1)! - manifest.inputOffsets[0]!;
-    return inputBytes > this.capabilities.storedInputsAboveBytes;
+  /** The lanes named, or every lane; an unknown name is a `TypeError` listing the configured ones. */
+  lanesFor(names: readonly string[] | undefined): Lane[] {
+    if (names === undefined) return [...this.lanes];
+    if (names.length === 0) throw new TypeError('lanes must name at least one lane.');
+    return [...new Set(names)].map((name) => {
+      const lane = this.lanes.find((candidate) => candidate.name === name);
+      if (!lane) {
+        throw new TypeError(`No lane is named "${name}". Configured lanes: ${this.lanes.map((each) => each.name).join(', ')}. Add it under "lanes" in the configuration (or --lanes).`);
+      }
+      return lane;
+    });
   }
 
-  private newHandle<Output>(
+  private startRun<Output>(
     manifest: JobManifest,
-    /** The job's inputs for inline payloads; `undefined` when every invocation reads the job object. */
     inputs: JobInputs | undefined,
-    jobObjectWritten: Promise<void>,
-    counting: CountingStorage,
-    storage: StorageBackendV1,
+    storages: JobStorages,
+    lanes: Lane[],
     options: MapOptions,
-    concurrency: number,
-    adopt: Parameters<JobRun['adoptRecord']>[0][],
+    adopt: { record: ResultRecordV1; storage: LaneStorage }[],
     dispatch: boolean,
   ): JobHandle<Output> {
-    const mode = this.modeFor(options);
-    const handle = new JobHandle<Output>(manifest, counting, totalRequests(counting.counts), mode);
-    const run: JobRun = new JobRun({
-      manifest,
-      inputs,
-      jobObjectWritten,
-      jobKey: this.layout.jobKey(manifest.id),
-      layout: this.layout,
-      compute: this.compute,
-      capabilities: this.capabilities,
-      storage,
-      concurrency,
-      mode,
-      retries: { ...this.config.defaults.retries, ...options.retries },
-      backups: options.backups ?? this.config.defaults.backups,
-      durable: options.durable ?? this.config.defaults.durable,
-      onResult: (result) => handle.recordResult(result),
-      onDone: () => {
-        this.runs.delete(run);
-        handle.recordDone();
-      },
-    });
-    handle.bind(run);
-    for (const record of adopt) run.adoptRecord(record);
+    const { run, handle } = newRun<Output>({ manifest, inputs, storages, lanes, options, config: this.config, layout: this.layout, onDone: () => this.runs.delete(run) });
+    for (const { record, storage } of adopt) run.adoptRecord(record, run.lanes.find((lane) => lane.lane.storage === storage)!);
     if (dispatch) {
       this.runs.add(run);
       run.start();
@@ -293,119 +249,51 @@ export class Executor {
   }
 
   /**
-   * What running the rest of a job takes: its manifest, and its inputs if they go inline. A
-   * backend that sends inputs inline at any size needs the whole object: one read. Otherwise the
-   * manifest comes first, and the inputs are read whole only for a job small enough to go inline.
+   * What running or inspecting the rest of a job takes: its manifest, the lanes it runs over
+   * (those it was submitted with, unless `options.lanes` says otherwise), their storages, the
+   * records already there, and its inputs when some lane sends them inline.
    */
-  private async readJobToRun(storage: StorageBackendV1, jobId: string): Promise<{ manifest: JobManifest; inputs: JobInputs | undefined }> {
-    if (!Number.isFinite(this.capabilities.storedInputsAboveBytes)) {
-      const bytes = await this.readJobObject(storage, jobId);
-      const manifest = decodeJobManifest(bytes, this.jobKeyOf(jobId));
-      return { manifest, inputs: inputsOfJobObject(bytes, manifest) };
+  private async readJob(jobId: string, options: Pick<MapOptions, 'lanes'>, needInputs: boolean) {
+    const candidates = storagesOf(options.lanes ? this.lanesFor(options.lanes) : this.lanes).map((laneStorage) => jobStorageFor(laneStorage));
+    // A lane that sends inputs inline at any size needs the whole object: one read.
+    const whole = needInputs && !Number.isFinite(this.lanes[0]!.capabilities.storedInputsAboveBytes);
+    const located = await findJob(candidates, this.layout, jobId, whole);
+    if (!located) {
+      throw new FanoutError(
+        `No job ${jobId} under "${this.config.prefix}" in ${candidates.map((candidate) => `${candidate.lane.backend.name} storage`).join(' or ')}. \`fanout jobs\` lists the jobs there; a job run over other lanes is found with the same lanes (--lanes).`,
+        { code: ErrorCode.JOB_NOT_FOUND, fault: 'caller' },
+      );
     }
-    const manifest = await this.readManifest(storage, jobId);
-    if (this.readsStoredInputs(manifest)) return { manifest, inputs: undefined };
-    return { manifest, inputs: inputsOfJobObject(await this.readJobObject(storage, jobId), manifest) };
-  }
-
-  /** The job's manifest, without its inputs. */
-  private async readManifest(storage: StorageBackendV1, jobId: string): Promise<JobManifest> {
-    const manifest = await readJobManifest(storage, this.jobKeyOf(jobId));
-    return manifest ?? this.jobNotFound(jobId);
-  }
-
-  /** The whole job object: the manifest and every input. */
-  private async readJobObject(storage: StorageBackendV1, jobId: string): Promise<Uint8Array> {
-    const bytes = await storage.get(this.jobKeyOf(jobId));
-    return bytes ?? this.jobNotFound(jobId);
-  }
-
-  private jobKeyOf(jobId: string): string {
-    if (!/^[\w.-]+$/.test(jobId)) throw new TypeError(`"${jobId}" is not a job id; ids look like 20261129-023501-1a2b3c4d.`);
-    return this.layout.jobKey(jobId);
-  }
-
-  private jobNotFound(jobId: string): never {
-    throw new FanoutError(`No job ${jobId} in ${this.storage.name} storage under "${this.config.prefix}". \`fanout jobs\` lists the jobs there.`, {
-      code: ErrorCode.JOB_NOT_FOUND,
-      fault: 'caller',
-    });
-  }
-
-  private async readRecords(storage: StorageBackendV1, manifest: JobManifest) {
-    const records = [];
-    let cursor: string | undefined;
-    do {
-      const page = await storage.list(this.layout.resultsPrefix(manifest.id), cursor === undefined ? {} : { cursor });
-      for (const { key } of page.objects) {
-        const bytes = await storage.get(key);
-        if (bytes) records.push(decodeRecord(bytes, key));
-      }
-      cursor = page.cursor;
-    } while (cursor !== undefined);
-    return records;
-  }
-
-  /**
-   * The storage one job uses: every request counted (for `stats()`), and retried when it fails
-   * retryably. Retries wrap the counter, so each attempt counts as the request it is.
-   */
-  private jobStorage(): { counting: CountingStorage; storage: StorageBackendV1 } {
-    const counting = new CountingStorage(this.storage);
-    return { counting, storage: new RetryingStorage(counting) };
-  }
-
-  private bundleFor(source: TaskSource): Promise<CodeBundle> {
-    const cacheKey = source.kind === 'module' ? `module:${source.file}` : `inline:${source.source}`;
-    let bundle = this.bundles.get(cacheKey);
-    if (!bundle) {
-      bundle = source.kind === 'module' ? bundleModule(source.file) : bundleInline(source.source, source.resolveDirectory);
-      this.bundles.set(cacheKey, bundle);
-      bundle.catch(() => this.bundles.delete(cacheKey));
+    const { manifest } = located;
+    const lanes = this.lanesOfJob(manifest, options.lanes);
+    const storages: JobStorages = new Map(candidates.filter((candidate) => lanes.some((lane) => lane.storage === candidate.lane)).map((candidate) => [candidate.lane, candidate]));
+    let inputs = located.inputs;
+    if (needInputs && !inputs && lanes.some((lane) => !readsStoredInputs(manifest, lane.capabilities.storedInputsAboveBytes))) {
+      inputs = await readJobInputs(located.found.storage, this.layout, manifest);
     }
-    return bundle;
-  }
-
-  /**
-   * Store the bundle unless this executor did already: one conditional create, which leaves an
-   * existing copy untouched, or else one plain put. The key is the content's hash, so
-   * overwriting writes the same bytes; a HEAD first would cost a request on every job.
-   */
-  private async upload(storage: StorageBackendV1, bundle: CodeBundle): Promise<void> {
-    if (this.uploaded.has(bundle.sha256)) return;
-    const key = this.layout.codeKey(bundle.sha256);
-    if (storage.create && storage.capabilities.conditionalCreate) await storage.create(key, bundle.contents);
-    else await storage.put(key, bundle.contents);
-    this.uploaded.add(bundle.sha256);
-  }
-
-  private concurrencyFor(options: MapOptions): number {
-    const wanted = options.concurrency ?? this.config.defaults.concurrency ?? this.capabilities.defaultConcurrency;
-    if (!Number.isInteger(wanted) || wanted < 1) throw new TypeError(`concurrency must be a whole number of at least 1; got ${wanted}.`);
-    return Math.min(wanted, this.capabilities.maxConcurrency);
-  }
-
-  private timeoutFor(options: MapOptions): number {
-    const timeoutMs = options.timeoutMs ?? this.config.defaults.timeoutMs;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError(`timeoutMs must be a positive number; got ${timeoutMs}.`);
-    if (timeoutMs > this.capabilities.maxTimeoutMs) {
-      throw new TypeError(`timeoutMs ${timeoutMs} is above the ${this.compute.name} backend's limit of ${this.capabilities.maxTimeoutMs} ms.`);
+    const adopt = [];
+    for (const jobStorage of storages.values()) {
+      for (const record of await readRecords(jobStorage.storage, this.layout, manifest)) adopt.push({ record, storage: jobStorage.lane });
     }
-    return timeoutMs;
+    return { manifest, inputs, storages, lanes, adopt };
   }
 
-  private modeFor(options: MapOptions): 'sync' | 'async' {
-    const mode = options.mode ?? this.config.defaults.mode;
-    if (mode === 'auto') return this.capabilities.syncInvoke ? 'sync' : 'async';
-    const supported = mode === 'sync' ? this.capabilities.syncInvoke : this.capabilities.asyncInvoke;
-    if (!supported) throw new TypeError(`The ${this.compute.name} backend does not support mode "${mode}".`);
-    return mode;
+  /** The lanes a stored job runs over: every one it names must be configured here, or records would be missed. */
+  private lanesOfJob(manifest: JobManifest, override: readonly string[] | undefined): Lane[] {
+    if (override) return this.lanesFor(override);
+    if (!manifest.lanes) return [this.lanes[0]!];
+    const missing = manifest.lanes.filter((name) => !this.lanes.some((lane) => lane.name === name));
+    if (missing.length) {
+      throw new FanoutError(
+        `Job ${manifest.id} ran over lanes ${manifest.lanes.join(', ')}; this configuration has no lane ${missing.join(', ')}, whose storage may hold results. Connect with the same lanes (--lanes ${manifest.lanes.join(',')}).`,
+        { code: ErrorCode.CONFIG_INVALID, fault: 'caller' },
+      );
+    }
+    return this.lanesFor(manifest.lanes);
   }
 
   private assertUsable(): void {
-    if (this.disposed) {
-      throw new FanoutError('This executor was disposed; call connect() again.', { code: ErrorCode.DISPOSED, fault: 'caller' });
-    }
+    if (this.disposed) throw new FanoutError('This executor was disposed; call connect() again.', { code: ErrorCode.DISPOSED, fault: 'caller' });
     if ((globalThis as Record<symbol, unknown>)[insideWorker]) {
       throw new FanoutError(
         'A task module started a fanout job while being loaded by a worker. Keep tasks in a module without top-level side effects, and call fanout from another file.',
@@ -413,61 +301,6 @@ export class Executor {
       );
     }
   }
-}
-
-/** Parts at least this large are streamed as they are; smaller ones are joined into blocks. */
-const LARGE_PART_BYTES = 16 * 1024;
-
-/** Most bytes of small parts joined into one block. */
-const SMALL_PARTS_BLOCK_BYTES = 1024 * 1024;
-
-/**
- * The job object's bytes, replayable for retries. Large parts (inputs' serialized bytes, or the
- * caller's own arrays) are streamed as they are, never copied on the client: the storage decides
- * how to batch its writes (the folder storage uses vectored writes, an S3 upload gathers its own
- * parts). Runs of small parts (frame headers, small inputs) are joined, so that a job of many
- * small inputs is not streamed as tens of thousands of chunks.
- */
-function streamParts(parts: readonly Uint8Array[]): AsyncIterable<Uint8Array> {
-  return replayableBody(async function* () {
-    let small: Uint8Array[] = [];
-    let size = 0;
-    for (const part of parts) {
-      if (part.byteLength < LARGE_PART_BYTES) {
-        small.push(part);
-        size += part.byteLength;
-        if (size < SMALL_PARTS_BLOCK_BYTES) continue;
-      }
-      if (size > 0) yield Buffer.concat(small, size);
-      small = [];
-      size = 0;
-      if (part.byteLength >= LARGE_PART_BYTES) yield part;
-    }
-    if (size > 0) yield Buffer.concat(small, size);
-  });
-}
-
-function serializeInput(input: unknown, index: number, referenceViews: boolean): Uint8Array[] {
-  try {
-    return referenceViews ? serializeValueToParts(input) : [serializeValue(input)];
-  } catch (error) {
-    throw new FanoutError(
-      `Input ${index} cannot be serialized: ${(error as Error).message}. Inputs must be plain data (objects, arrays, strings, numbers, Uint8Array, Date, Map, Set, BigInt), not functions, symbols or class instances with methods.`,
-      { code: ErrorCode.INPUT_NOT_SERIALIZABLE, fault: 'caller', taskIndex: index, cause: error },
-    );
-  }
-}
-
-export function chunkSizeFor(chunkSize: number | 'auto', taskCount: number, concurrency: number, invocationsPerSlot = 4): number {
-  if (!(Number.isFinite(invocationsPerSlot) && invocationsPerSlot > 0)) {
-    throw new TypeError(`The compute backend declares capabilities.invocationsPerSlot = ${invocationsPerSlot}; it must be a positive number.`);
-  }
-  if (chunkSize !== 'auto') {
-    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new TypeError(`chunkSize must be 'auto' or a whole number of at least 1; got ${chunkSize}.`);
-    return chunkSize;
-  }
-  // A few invocations per slot balance the tail without paying per-invocation overhead per task.
-  return Math.max(1, Math.min(MAX_AUTO_CHUNK, Math.ceil(taskCount / (concurrency * invocationsPerSlot))));
 }
 
 function describeSource(source: TaskSource): string {

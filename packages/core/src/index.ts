@@ -5,10 +5,12 @@
 export { connect } from './connect.js';
 export { openDeployer, type OpenedDeployer } from './deployer.js';
 export { Executor, type MapOptions } from './executor.js';
-export type { Job, JobStats, JobState, TaskFunction, TaskReference, TaskResult, WaitOptions, WaitCondition, DurationSummary } from './job/job-types.js';
+export type { Job, JobStats, JobState, LaneStats, TaskFunction, TaskReference, TaskResult, WaitOptions, WaitCondition, DurationSummary } from './job/job-types.js';
+export type { CostEstimate, EstimateOptions, LaneEstimate } from './cost/estimate.js';
+export type { Lane } from './lanes/lane.js';
 export type { JobSummary, CleanOptions, CleanReport } from './job/job-admin.js';
-export type { FanoutConfig, BackendChoice, JobDefaults, RetryPolicy } from './config/config-schema.js';
-export { loadConfig, CONFIG_FILE_NAMES, ENVIRONMENT_VARIABLES, type ResolvedConfig, type LoadConfigOptions } from './config/load-config.js';
+export type { FanoutConfig, BackendChoice, JobDefaults, LaneChoice, RetryPolicy } from './config/config-schema.js';
+export { loadConfig, CONFIG_FILE_NAMES, ENVIRONMENT_VARIABLES, type ResolvedConfig, type ResolvedLane, type LoadConfigOptions } from './config/load-config.js';
 export { FanoutError, ErrorCode } from '@fanout/spec';
 
 /** Identity helper that gives a `fanout.config.ts` file type checking. */

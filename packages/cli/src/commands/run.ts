@@ -8,7 +8,8 @@ import { withExecutor } from '../connection.js';
 import { readInputs } from '../inputs.js';
 import { reportJob } from '../job-report.js';
 import { ExitCode } from '../output.js';
-import { parseChunkSize, parsePositiveInteger } from '../option-parsers.js';
+import { formatEstimate } from '../cost-report.js';
+import { parseChunkSize, parseDollars, parseMilliseconds, parsePositiveInteger } from '../option-parsers.js';
 import { UsageError } from '../usage-error.js';
 
 type RunOptions = {
@@ -19,6 +20,9 @@ type RunOptions = {
   mode?: 'auto' | 'sync' | 'async';
   durable?: boolean;
   label?: string;
+  budget?: number;
+  estimate?: boolean;
+  taskMs?: number;
   output?: string;
   json?: boolean;
   quiet?: boolean;
@@ -31,6 +35,18 @@ Examples:
   $ seq 1 100 | fanout run ./tasks.ts square --inputs - --chunk-size 10
   $ fanout run ./tasks.ts resize --inputs images.json --backend aws --concurrency 200
   $ fanout run ./tasks.ts square --inputs numbers.json --json --output results.jsonl
+  $ fanout run ./tasks.ts square --inputs numbers.json --lanes aws,local
+  $ fanout run ./tasks.ts square --inputs numbers.json --estimate --task-ms 120
+  $ fanout run ./tasks.ts square --inputs numbers.json --budget 2.50
+
+Lanes: --lanes (a global option) runs one job over several backends at once; each name is a
+profile of the configuration, else a backend. Tasks go to whichever lane has a free slot; a
+throttled lane shrinks and a failing one is taken out while the others finish its work.
+
+Cost: --estimate prints what the job would cost by the backends' declared prices and runs
+nothing else (without --task-ms it runs a sample of 3 inputs to measure a task). --budget
+stops dispatching before the job's projected cost passes it; unfinished tasks then fail
+with BUDGET_EXCEEDED and finished results are kept.
 
 Inputs: a JSON array (one element per task), or JSON lines (one JSON value per line).
 Files ending in .jsonl or .ndjson are JSON lines, .json is an array, others are recognised
@@ -57,6 +73,9 @@ export function registerRunCommand(program: Command, context: CommandContext): v
     .option('--no-durable', 'keep results that come back in synchronous responses out of storage (cheaper; re-attaching runs those tasks again)')
     .option('-o, --output <file>', "write every outcome as JSON lines to this file ('-' for stdout)")
     .option('--label <text>', 'label shown by fanout jobs (default: module#export)')
+    .addOption(new Option('--budget <usd>', 'stop dispatching before the projected cost passes this many US dollars').argParser(parseDollars))
+    .option('--estimate', 'print the estimated cost per lane and in total, and run nothing else')
+    .addOption(new Option('--task-ms <ms>', 'how long one task runs, for --estimate (default: measured on a sample of 3 inputs)').argParser(parseMilliseconds))
     .option('--json', 'print the final job statistics as JSON on stdout')
     .option('-q, --quiet', 'no progress and no summary (failures still print)')
     .showHelpAfterError("(run 'fanout run --help' for usage)")
@@ -77,7 +96,18 @@ async function runCommand(module: string, exportName: string, options: RunOption
   if (inputs.length === 0) return reportNoInputs(options, context);
 
   return withExecutor(io, globalOptionsOf(command), async (executor) => {
+    if (options.estimate) {
+      const estimate = await executor.estimate({ module: modulePath, exportName }, inputs, {
+        ...(options.taskMs !== undefined ? { taskDurationMs: options.taskMs } : {}),
+        ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+        ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+        ...(options.mode !== undefined ? { mode: options.mode } : {}),
+      });
+      io.stdout.write(options.json ? `${JSON.stringify(estimate, null, 2)}\n` : formatEstimate(estimate));
+      return ExitCode.success;
+    }
     const job = await executor.map({ module: modulePath, exportName }, inputs, {
+      ...(options.budget !== undefined ? { budgetUsd: options.budget } : {}),
       ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.timeout !== undefined ? { timeoutMs: options.timeout } : {}),

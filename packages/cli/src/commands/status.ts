@@ -3,6 +3,7 @@ import type { StorageRequestCounts } from '@fanout/spec';
 import type { Command } from 'commander';
 import { globalOptionsOf, type CommandContext } from '../command-context.js';
 import { withExecutor } from '../connection.js';
+import { formatUsd, laneLines } from '../cost-report.js';
 import { formatDuration, plural } from '../format.js';
 
 const EXAMPLES = `
@@ -11,7 +12,8 @@ Examples:
   $ fanout status 20261129-142307-4k2j9x --json | jq .storage.requestsPerTask
 
 Reads the job's state from storage without invoking anything: tasks done and failed,
-invocations and retries, storage requests by kind (client and workers), and timings.
+invocations and retries, storage requests by kind (client and workers), timings, cost, and
+the same per lane (of a job run over several, every lane's storage is read).
 With --json stdout carries exactly one JSON document, the job statistics.`;
 
 export function registerStatusCommand(program: Command, context: CommandContext): void {
@@ -49,6 +51,8 @@ export function formatStats(stats: JobStats): string {
     ['wall time', formatDuration(timings.wallMs)],
     ['task time', formatSummary(timings.tasks)],
     ['invocation time', formatSummary(timings.invocations)],
+    ['cost', formatUsd(stats.costUsd)],
+    ...laneLines(stats),
   ];
   const width = Math.max(...lines.map(([label]) => label.length));
   return lines.map(([label, text]) => `${label.padEnd(width)}  ${text}\n`).join('');

@@ -29,9 +29,34 @@ export const jobDefaultsSchema = z.strictObject({
   durable: z.boolean().optional(),
 });
 
+/**
+ * One lane of a job: a compute backend and the storage its workers use. A string names a profile
+ * (its compute and storage) or, failing that, a backend (storage follows compute).
+ */
+const laneSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    /** How the lane is named in options, stats and `fanout status`. Default: the profile or compute backend name. */
+    name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit').optional(),
+    /** A profile whose compute and storage this lane starts from. */
+    profile: z.string().min(1).optional(),
+    compute: backendSchema.optional(),
+    storage: backendSchema.optional(),
+    /** Share of work when several lanes have a free slot at once. Default: 1. */
+    weight: z.number().positive().max(1_000_000).optional(),
+    /** Most invocations in flight on this lane, over every job. Default: the job defaults, else the backend's. */
+    concurrency: z.int().min(1).max(100_000).optional(),
+    mode: z.enum(['auto', 'sync', 'async']).optional(),
+    /** Memory of this lane's workers, in MiB (passed to the compute backend as its `memoryMb` option). */
+    memoryMb: z.int().min(1).max(1_000_000).optional(),
+  }),
+]);
+
 const profileSchema = z.strictObject({
   compute: backendSchema.optional(),
   storage: backendSchema.optional(),
+  /** Run jobs over several lanes; without it, one lane of `compute` and `storage`. */
+  lanes: z.array(laneSchema).min(1).optional(),
   prefix: z.string().optional(),
   defaults: jobDefaultsSchema.optional(),
 });
@@ -54,6 +79,8 @@ export const configSchema = profileSchema.extend({
 export type FanoutConfig = z.input<typeof configSchema>;
 /** A backend choice as a user writes it. */
 export type BackendChoice = z.input<typeof backendSchema>;
+/** A lane as a user writes it. */
+export type LaneChoice = z.input<typeof laneSchema>;
 /** Per-job defaults as a user writes them. */
 export type JobDefaults = z.input<typeof jobDefaultsSchema>;
 export type RetryPolicy = z.infer<typeof retriesSchema>;

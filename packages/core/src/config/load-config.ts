@@ -5,7 +5,10 @@ import { pathToFileURL } from 'node:url';
 import { ErrorCode, FanoutError, type AdapterPluginV1 } from '@fanout/spec';
 import type { z } from 'zod';
 import { importTypeScriptFile } from '../bundle/import-typescript.js';
-import { configSchema, type FanoutConfig, type RetryPolicy } from './config-schema.js';
+import { configSchema, type FanoutConfig, type LaneChoice, type RetryPolicy } from './config-schema.js';
+import { resolveLanes, selection, storageFollowing, type BackendSelection, type ResolvedLane } from './resolve-lanes.js';
+
+export type { BackendSelection, ResolvedLane } from './resolve-lanes.js';
 
 /** File names looked for in the working directory, in this order. */
 export const CONFIG_FILE_NAMES = [
@@ -30,6 +33,7 @@ export const ENVIRONMENT_VARIABLES = {
   FANOUT_COMPUTE_OPTIONS: 'compute backend options as a JSON object',
   FANOUT_STORAGE: 'storage backend name',
   FANOUT_STORAGE_OPTIONS: 'storage backend options as a JSON object',
+  FANOUT_LANES: 'comma-separated lanes (profile or backend names) to run jobs over',
   FANOUT_PREFIX: 'storage key prefix for everything fanout writes',
   FANOUT_CHUNK_SIZE: 'tasks per invocation, or auto',
   FANOUT_CONCURRENCY: 'most invocations in flight',
@@ -38,17 +42,15 @@ export const ENVIRONMENT_VARIABLES = {
   FANOUT_DURABLE: 'true or false: whether every result record is written to storage (sync mode)',
 } as const;
 
-export type BackendSelection = {
-  backend: string;
-  options: Record<string, unknown>;
-  /** Where the options sit in the configuration, for error messages. */
-  configPath: string;
-};
 
 /** Configuration after layering code, environment, profile and file, with every default applied. */
 export type ResolvedConfig = {
+  /** The first lane's compute backend (the only one, unless `lanes` names several). */
   compute: BackendSelection;
+  /** The first lane's storage backend. */
   storage: BackendSelection;
+  /** Every lane jobs may run over; one lane of `compute` and `storage` unless `lanes` was set. */
+  lanes: ResolvedLane[];
   prefix: string;
   defaults: {
     chunkSize: number | 'auto';
@@ -108,6 +110,7 @@ export async function loadConfig(fromCode: FanoutConfig = {}, options: LoadConfi
 
   let compute: BackendSelection = { backend: 'local', options: {}, configPath: 'compute.options' };
   let storage: BackendSelection | undefined;
+  let lanes: { choices: LaneChoice[]; configPath: string } | undefined;
   let prefix = DEFAULT_PREFIX;
   let defaults: ResolvedConfig['defaults'] = {
     chunkSize: 'auto',
@@ -121,16 +124,26 @@ export async function loadConfig(fromCode: FanoutConfig = {}, options: LoadConfi
   for (const layer of layers) {
     if (layer.compute !== undefined) compute = selection(layer.compute, profilePath('compute.options', layer));
     if (layer.storage !== undefined) storage = selection(layer.storage, profilePath('storage.options', layer));
+    if (layer.lanes !== undefined) lanes = { choices: layer.lanes, configPath: profilePath('lanes', layer) };
     if (layer.prefix !== undefined) prefix = layer.prefix;
     if (layer.defaults) {
       const { retries, ...rest } = layer.defaults;
       defaults = { ...defaults, ...definedOnly(rest), retries: { ...defaults.retries, ...definedOnly(retries ?? {}) } };
     }
   }
-  return {
+  const single: ResolvedLane = {
+    name: compute.backend,
     compute,
-    // Storage follows compute unless chosen: an AWS job keeps its data in S3, a local one in a folder.
-    storage: storage ?? { backend: compute.backend, options: {}, configPath: 'storage.options' },
+    storage: storage ?? storageFollowing(compute, 'storage.options'),
+    weight: 1,
+    concurrency: undefined,
+    mode: undefined,
+  };
+  const resolvedLanes = lanes ? resolveLanes(lanes.choices, profiles, lanes.configPath) : [single];
+  return {
+    compute: resolvedLanes[0]!.compute,
+    storage: resolvedLanes[0]!.storage,
+    lanes: resolvedLanes,
     prefix: prefix.replace(/\/+$/, ''),
     defaults,
     plugins: [...(fromFile.plugins ?? []), ...(code.plugins ?? [])],
@@ -138,12 +151,6 @@ export async function loadConfig(fromCode: FanoutConfig = {}, options: LoadConfi
     configFile: file,
     profile,
   };
-}
-
-function selection(choice: string | { backend: string; options?: Record<string, unknown> }, configPath: string): BackendSelection {
-  return typeof choice === 'string'
-    ? { backend: choice, options: {}, configPath }
-    : { backend: choice.backend, options: choice.options ?? {}, configPath };
 }
 
 function findConfigFile(cwd: string, env: Record<string, string | undefined>, explicit: string | undefined): string | undefined {
@@ -193,6 +200,9 @@ function readEnvironment(env: Record<string, string | undefined>): FanoutConfig 
         break;
       case 'FANOUT_STORAGE':
         config.storage = { backend: value };
+        break;
+      case 'FANOUT_LANES':
+        config.lanes = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
         break;
       case 'FANOUT_PREFIX':
         config.prefix = value;

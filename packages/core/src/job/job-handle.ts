@@ -1,9 +1,10 @@
 import { ErrorCode, FanoutError } from '@fanout/spec';
-import { type CountingStorage, addRequestCounts, emptyRequestCounts, totalRequests } from '@fanout/worker';
+import { addRequestCounts, emptyRequestCounts, totalRequests } from '@fanout/worker';
 import type { JobManifest } from '../protocol/job-object.js';
+import type { JobLane } from '../scheduler/job-lane.js';
 import type { JobRun } from '../scheduler/job-run.js';
 import { summarize } from '../scheduler/summary.js';
-import type { Job, JobState, JobStats, TaskResult, WaitCondition, WaitOptions } from './job-types.js';
+import type { Job, JobState, JobStats, LaneStats, TaskResult, WaitCondition, WaitOptions } from './job-types.js';
 
 type Waiter = { threshold: number; resolve: () => void };
 
@@ -24,9 +25,8 @@ export class JobHandle<Output> implements Job<Output> {
 
   constructor(
     readonly manifest: JobManifest,
-    private readonly storage: CountingStorage,
+    private readonly lanes: readonly JobLane[],
     private readonly fixedRequests: number,
-    private readonly mode: 'sync' | 'async',
   ) {
     this.id = manifest.id;
     this.size = manifest.taskCount;
@@ -125,9 +125,11 @@ export class JobHandle<Output> implements Job<Output> {
   stats(): JobStats {
     const run = this.activeRun();
     const counters = run.counters;
-    const client = { ...this.storage.counts };
+    const client = emptyRequestCounts();
+    for (const lane of this.lanes) if (lane.reportsClientStorage) addRequestCounts(client, lane.jobStorage.counting.counts);
     const worker = { ...counters.workerStorage };
     const total = totalRequests(addRequestCounts(addRequestCounts(emptyRequestCounts(), client), worker));
+    const wallMs = this.endMs(run) - this.manifest.createdMs;
     const failed = run.outcomes.filter((outcome) => outcome && !outcome.ok).length;
     return {
       jobId: this.id,
@@ -144,7 +146,7 @@ export class JobHandle<Output> implements Job<Output> {
         coldStarts: counters.coldStarts,
       },
       chunkSize: this.manifest.chunkSize,
-      mode: this.mode,
+      mode: this.lanes.every((lane) => lane.mode === this.lanes[0]!.mode) ? this.lanes[0]!.mode : 'mixed',
       storage: {
         client,
         worker,
@@ -154,10 +156,12 @@ export class JobHandle<Output> implements Job<Output> {
       },
       timings: {
         // From submission, so a job inspected from another process reports its real duration.
-        wallMs: this.endMs(run) - this.manifest.createdMs,
+        wallMs,
         tasks: summarize(counters.taskDurations),
         invocations: summarize(counters.invocationDurations),
       },
+      lanes: this.lanes.map((lane) => laneStats(lane, wallMs)),
+      costUsd: this.lanes.every((lane) => lane.priced) ? roundUsd(this.lanes.reduce((sum, lane) => sum + lane.spentUsd(), 0)) : null,
     };
   }
 
@@ -178,6 +182,39 @@ export class JobHandle<Output> implements Job<Output> {
     if (!this.run) throw new Error('JobHandle used before its run was bound');
     return this.run;
   }
+}
+
+function laneStats(lane: JobLane, wallMs: number): LaneStats {
+  const { counters } = lane;
+  const client = lane.reportsClientStorage ? { ...lane.jobStorage.counting.counts } : emptyRequestCounts();
+  const worker = { ...counters.workerStorage };
+  const activeMs = counters.firstStartedMs ? Math.max(0, counters.lastFinishedMs - counters.firstStartedMs) : 0;
+  return {
+    name: lane.name,
+    backends: { compute: lane.lane.compute.name, storage: lane.lane.storage.backend.name },
+    mode: lane.mode,
+    tasks: counters.tasks,
+    invocations: {
+      attempts: counters.attempts,
+      succeeded: counters.succeeded,
+      retried: counters.retried,
+      backups: counters.backups,
+      throttled: counters.throttled,
+      failures: { ...counters.failures },
+    },
+    concurrency: { cap: lane.lane.controller.cap, ceiling: lane.lane.controller.ceiling },
+    breaker: lane.lane.breaker.state,
+    storage: { client, worker, totalRequests: totalRequests(client) + totalRequests(worker) },
+    activeMs,
+    wallShare: wallMs > 0 ? Math.min(1, activeMs / wallMs) : 0,
+    billedMs: counters.billedMs,
+    costUsd: lane.priced ? roundUsd(lane.spentUsd()) : null,
+  };
+}
+
+/** Costs to a millionth of a cent: enough for a single Lambda request to show. */
+function roundUsd(usd: number): number {
+  return Math.round(usd * 1e8) / 1e8;
 }
 
 function thresholdFor(condition: WaitCondition, size: number): number {

@@ -53,7 +53,8 @@ export type JobStats = {
   };
   /** Tasks per invocation the job was planned with. */
   chunkSize: number;
-  mode: 'sync' | 'async';
+  /** The lanes' invocation mode, or `mixed` when lanes differ. */
+  mode: 'sync' | 'async' | 'mixed';
   storage: {
     /** Requests this client made. */
     client: StorageRequestCounts;
@@ -72,6 +73,52 @@ export type JobStats = {
     tasks: DurationSummary;
     invocations: DurationSummary;
   };
+  /** What each lane did, in the order the job named them. */
+  lanes: LaneStats[];
+  /**
+   * The job's cost so far in US dollars, by the lanes' declared prices: compute of every
+   * invocation whose record was read (the platform's billed duration where it reports one, else
+   * the measured duration by the price rules) and storage of every request, client and workers.
+   * `null` when a lane declares no prices.
+   */
+  costUsd: number | null;
+};
+
+/** One lane's part of a job. */
+export type LaneStats = {
+  name: string;
+  /** The compute and storage backends' names. */
+  backends: { compute: string; storage: string };
+  mode: 'sync' | 'async';
+  /** Tasks whose outcome came from this lane. */
+  tasks: number;
+  invocations: {
+    attempts: number;
+    succeeded: number;
+    retried: number;
+    backups: number;
+    throttled: number;
+    /** Failed attempts by class: throttled, transient, timeout, crash, outOfMemory, fatal. */
+    failures: Partial<Record<'throttled' | 'transient' | 'timeout' | 'crash' | 'outOfMemory' | 'fatal', number>>;
+  };
+  /** The lane's concurrency cap now (after throttling) and its ceiling, shared by every job on the lane. */
+  concurrency: { cap: number; ceiling: number };
+  /** `open`: the lane was taken out after repeated failures; `half-open`: a probe may go out. */
+  breaker: 'closed' | 'open' | 'half-open';
+  storage: {
+    /** Requests this client made to the lane's storage (reported on the first lane of a shared storage). */
+    client: StorageRequestCounts;
+    /** Requests the lane's workers reported in their records. */
+    worker: StorageRequestCounts;
+    totalRequests: number;
+  };
+  /** From the start of the lane's earliest record to the end of its latest, in milliseconds, and that span over the job's wall time. */
+  activeMs: number;
+  wallShare: number;
+  /** Billed duration of the invocations whose records were read, in milliseconds (the platform's figure where it reports one). */
+  billedMs: number;
+  /** This lane's cost so far in US dollars; `null` without declared prices. */
+  costUsd: number | null;
 };
 
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -13,6 +13,11 @@ export type JobManifest = {
   chunkSize: number;
   timeoutMs: number;
   /**
+   * The lanes the job was submitted over, by name; each lane's storage holds a copy of the job
+   * object and that lane's result records. Absent in jobs written before lanes: one lane.
+   */
+  lanes?: string[];
+  /**
    * Byte offset of each task's framed input within the job object, plus one final offset for
    * the end, so that tasks `[first, first + count)` are bytes `[offsets[first], offsets[first + count])`.
    */

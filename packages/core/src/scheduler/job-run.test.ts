@@ -1,6 +1,5 @@
 import {
   PROTOCOL_VERSION,
-  resolveComputeCapabilities,
   type ComputeBackendV1,
   type ComputeCapabilitiesV1,
   type InvocationPayloadV1,
@@ -11,7 +10,10 @@ import { emptyRequestCounts, encodeRecord, serializeValue } from '@fanout/worker
 import { describe, expect, it } from 'vitest';
 import { encodeJobObject } from '../protocol/job-object.js';
 import { StorageLayout } from '../protocol/layout.js';
+import { createLanes } from '../lanes/lane.js';
+import { JobLane } from './job-lane.js';
 import { JobRun } from './job-run.js';
+import { jobStorageFor } from './new-run.js';
 
 const layout = new StorageLayout('fanout');
 
@@ -70,17 +72,15 @@ function newRun(options: {
   };
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
+  const storage = { specificationVersion: 'v1', name: 'memory', capabilities: {}, ...options.storage } as StorageBackendV1;
+  const [lane] = createLanes([{ name: 'fake', compute, storage, storageKey: 'memory', weight: 1, concurrency: options.concurrency, mode: undefined }], undefined);
+  const jobStorage = { ...jobStorageFor(lane!.storage), written: options.jobObjectWritten };
   const run = new JobRun({
     manifest,
     inputs: options.inline === false ? undefined : inputs,
-    jobObjectWritten: options.jobObjectWritten,
-    jobKey: layout.jobKey(manifest.id),
+    lanes: [new JobLane(lane!, 'sync', jobStorage, options.concurrency, true)],
     layout,
-    compute,
-    capabilities: resolveComputeCapabilities(capabilities),
-    storage: { specificationVersion: 'v1', name: 'memory', capabilities: {}, ...options.storage } as StorageBackendV1,
-    concurrency: options.concurrency,
-    mode: 'sync',
+    budgetUsd: undefined,
     retries: { transient: 0, timeout: 0, crash: 0, outOfMemory: 0, userCode: 0, throttled: 0 },
     backups: false,
     durable: true,

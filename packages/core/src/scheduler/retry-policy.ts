@@ -30,6 +30,16 @@ export function classifyFailure(error: unknown): FailureClass {
   }
 }
 
+/**
+ * Whether a failure points at the lane rather than at the task: the platform throttled, failed,
+ * refused the credentials, or never answered. Such failures count towards the lane's circuit
+ * breaker (throttling excepted: it shrinks the lane instead), and a range that used up its
+ * retries on one lane goes to the job's other lanes before it fails.
+ */
+export function isLaneFault(failure: FailureClass, error: unknown): boolean {
+  return failure === 'throttled' || failure === 'transient' || failure === 'timeout' || FanoutError.isInstance(error, ErrorCode.ACCESS_DENIED);
+}
+
 /** How many retries a class allows, from the job's policy. */
 export function retriesAllowed(failure: FailureClass, policy: Required<RetryPolicy>): number {
   switch (failure) {

@@ -1,0 +1,58 @@
+import { ErrorCode, FanoutError, type ResultRecordV1, type StorageBackendV1 } from '@fanout/spec';
+import { decodeRecord } from '@fanout/worker';
+import { decodeJobManifest, inputsOfJobObject, readJobManifest, type JobInputs, type JobManifest } from '../protocol/job-object.js';
+import type { StorageLayout } from '../protocol/layout.js';
+
+/** A job's key for an id, refusing what cannot be one (a path, say). */
+export function jobKeyOf(layout: StorageLayout, jobId: string): string {
+  if (!/^[\w.-]+$/.test(jobId)) throw new TypeError(`"${jobId}" is not a job id; ids look like 20261129-023501-1a2b3c4d.`);
+  return layout.jobKey(jobId);
+}
+
+/**
+ * The first of these storages that holds the job, with its manifest; `undefined` if none does.
+ * `whole`: read the whole job object (manifest and inputs) in one request, for a run whose
+ * payloads carry inputs inline at any size; otherwise only the manifest is read.
+ */
+export async function findJob<S extends { storage: StorageBackendV1 }>(
+  candidates: readonly S[],
+  layout: StorageLayout,
+  jobId: string,
+  whole: boolean,
+): Promise<{ found: S; manifest: JobManifest; inputs: JobInputs | undefined } | undefined> {
+  const key = jobKeyOf(layout, jobId);
+  for (const candidate of candidates) {
+    if (whole) {
+      const bytes = await candidate.storage.get(key);
+      if (!bytes) continue;
+      const manifest = decodeJobManifest(bytes, key);
+      return { found: candidate, manifest, inputs: inputsOfJobObject(bytes, manifest) };
+    }
+    const manifest = await readJobManifest(candidate.storage, key);
+    if (manifest) return { found: candidate, manifest, inputs: undefined };
+  }
+  return undefined;
+}
+
+/** The job's inputs, for cutting inline payloads, read whole from storage. */
+export async function readJobInputs(storage: StorageBackendV1, layout: StorageLayout, manifest: JobManifest): Promise<JobInputs> {
+  const key = layout.jobKey(manifest.id);
+  const bytes = await storage.get(key);
+  if (!bytes) throw new FanoutError(`Job ${manifest.id} was deleted while it was being read.`, { code: ErrorCode.JOB_NOT_FOUND, fault: 'caller' });
+  return inputsOfJobObject(bytes, decodeJobManifest(bytes, key));
+}
+
+/** Every result record of a job in one storage. */
+export async function readRecords(storage: StorageBackendV1, layout: StorageLayout, manifest: JobManifest): Promise<ResultRecordV1[]> {
+  const records = [];
+  let cursor: string | undefined;
+  do {
+    const page = await storage.list(layout.resultsPrefix(manifest.id), cursor === undefined ? {} : { cursor });
+    for (const { key } of page.objects) {
+      const bytes = await storage.get(key);
+      if (bytes) records.push(decodeRecord(bytes, key));
+    }
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return records;
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { stragglersToBackUp } from './stragglers.js';
+import { newUnit, type Attempt } from './unit.js';
+
+const NOW = 1_000_000;
+
+function running(...ages: number[]): Set<Attempt> {
+  return new Set(ages.map((age, index) => ({ unit: newUnit(index, 1), startedMs: NOW - age, isBackup: false }) as Attempt));
+}
+
+describe('stragglersToBackUp', () => {
+  const durations = [100, 100, 100, 100];
+
+  it('backs up ranges running three times the median, only in the tail of the job', () => {
+    const chosen = stragglersToBackUp({ durations, planned: 100, queued: 0, running: running(350, 250, 50), backups: 0 }, NOW);
+    expect(chosen.map((attempt) => attempt.unit.first)).toEqual([0]);
+    expect(stragglersToBackUp({ durations, planned: 100, queued: 1, running: running(350), backups: 0 }, NOW), 'ranges still queued').toEqual([]);
+    expect(stragglersToBackUp({ durations, planned: 20, queued: 0, running: running(350, 350, 350), backups: 0 }, NOW), 'more than a tenth still running').toEqual([]);
+    expect(stragglersToBackUp({ durations: [100, 100], planned: 100, queued: 0, running: running(350), backups: 0 }, NOW), 'too few finished to know').toEqual([]);
+  });
+
+  it('waits at least 200 ms and bounds backups to a twentieth of the job over its life', () => {
+    expect(stragglersToBackUp({ durations: [10, 10, 10], planned: 100, queued: 0, running: running(150), backups: 0 }, NOW)).toEqual([]);
+    expect(stragglersToBackUp({ durations, planned: 100, queued: 0, running: running(400, 400, 400, 400, 400, 400), backups: 0 }, NOW)).toHaveLength(5);
+    expect(stragglersToBackUp({ durations, planned: 100, queued: 0, running: running(400, 400), backups: 5 }, NOW)).toEqual([]);
+  });
+});

@@ -1,0 +1,45 @@
+import { ErrorCode, FanoutError } from '@fanout/spec';
+import type { JobLane } from './job-lane.js';
+
+/** A contiguous range of tasks, as planned or after a split. */
+export type Unit = {
+  first: number;
+  count: number;
+  /** Retries used so far, by failure class; failures that point at a lane count per lane. */
+  retries: Map<string, number>;
+  /** Attempts made at this unit (the payload's `attempt`), backups included. */
+  attempts: number;
+  /** Attempts of this unit currently in flight. */
+  inFlight: Set<Attempt>;
+  backedUp: boolean;
+  /** A lane may not take the unit again before this epoch millisecond (its backoff after a failure there). */
+  holds: Map<JobLane, number>;
+  /** Lanes that used up their retries on this unit; it goes to the others. */
+  excluded: Set<JobLane>;
+};
+
+export type Attempt = {
+  unit: Unit;
+  lane: JobLane;
+  startedMs: number;
+  controller: AbortController;
+  deadline: NodeJS.Timeout | undefined;
+  isBackup: boolean;
+  /** Holds one of the lane controller's slots (released once the record is only being read back). */
+  holdsSlot: boolean;
+  /** The invocation returned and its record is being read back: it no longer holds compute. */
+  fetching: boolean;
+};
+
+export function newUnit(first: number, count: number): Unit {
+  return { first, count, retries: new Map(), attempts: 0, inFlight: new Set(), backedUp: false, holds: new Map(), excluded: new Set() };
+}
+
+export function describeRange(unit: { first: number; count: number }): string {
+  return unit.count === 1 ? String(unit.first) : `${unit.first}-${unit.first + unit.count - 1}`;
+}
+
+/** The failure of an attempt at `unit` that did not report within `ms` on lane `lane`: retryable, and blamed on the platform. */
+export function deadlineError(unit: Unit, lane: string, ms: number): FanoutError {
+  return new FanoutError(`Tasks ${describeRange(unit)} did not report within ${ms} ms on lane ${lane}.`, { code: ErrorCode.TIMEOUT, retryable: true, fault: 'backend' });
+}
