@@ -124,6 +124,8 @@ export async function loadConfig(fromCode: FanoutConfig = {}, options: LoadConfi
   for (const layer of layers) {
     if (layer.compute !== undefined) compute = selection(layer.compute, profilePath('compute.options', layer));
     if (layer.storage !== undefined) storage = selection(layer.storage, profilePath('storage.options', layer));
+    // A backend chosen above the lanes (--backend, FANOUT_COMPUTE over a file's lanes) is one lane.
+    if (layer.compute !== undefined || layer.storage !== undefined) lanes = undefined;
     if (layer.lanes !== undefined) lanes = { choices: layer.lanes, configPath: profilePath('lanes', layer) };
     if (layer.prefix !== undefined) prefix = layer.prefix;
     if (layer.defaults) {

@@ -29,6 +29,13 @@ describe('lanes in the configuration', () => {
     expect(config.compute.backend).toBe('aws');
   });
 
+  it('is one lane again when a backend is chosen above the layer that set the lanes', async () => {
+    const config = await loadConfig({ compute: 'local' }, { configFile: false, env: { FANOUT_LANES: 'local,other' } });
+    expect(config.lanes.map((lane) => lane.name)).toEqual(['local']);
+    const both = await loadConfig({ compute: 'other', lanes: ['local', 'other'] }, noFile);
+    expect(both.lanes.map((lane) => lane.name), 'lanes and a backend in one layer: the lanes').toEqual(['local', 'other']);
+  });
+
   it('takes FANOUT_LANES as a comma-separated list', async () => {
     const config = await loadConfig({}, { configFile: false, env: { FANOUT_LANES: 'local, other' } });
     expect(config.lanes.map((lane) => lane.name)).toEqual(['local', 'other']);
