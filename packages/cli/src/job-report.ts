@@ -29,7 +29,7 @@ type OutputLine =
  * Returns the exit code.
  */
 export async function reportJob(job: Job<unknown>, io: CliIo, options: ReportOptions): Promise<number> {
-  const progress = createProgress({ stream: io.stderr, total: job.size, quiet: options.quiet === true });
+  const progress = createProgress({ stream: io.stderr, total: job.size, quiet: options.quiet === true, ...laneProgress(job) });
   const outcomes: Array<TaskResult<unknown> | undefined> = new Array(job.size);
   let done = 0;
   let failed = 0;
@@ -113,5 +113,29 @@ function describeError(error: FanoutError): Extract<OutputLine, { ok: false }>['
     ...(error.remoteName !== undefined ? { name: error.remoteName } : {}),
     ...(error.remoteStack !== undefined ? { stack: error.remoteStack } : {}),
     ...(error.logTail ? { logTail: error.logTail } : {}),
+  };
+}
+
+/** How often the per-lane part of the progress is recomputed: `stats()` walks every outcome. */
+const LANE_PROGRESS_REFRESH_MS = 1000;
+
+/** For a job over several lanes, progress says how many tasks each lane has done, and which lanes are throttled or out. */
+function laneProgress(job: Job<unknown>): { detail?: (final: boolean) => string | undefined } {
+  if (job.stats().lanes.length < 2) return {};
+  let text: string | undefined;
+  let refreshedMs = Number.NEGATIVE_INFINITY;
+  return {
+    detail: (final) => {
+      if (!final && Date.now() - refreshedMs < LANE_PROGRESS_REFRESH_MS) return text;
+      refreshedMs = Date.now();
+      text = job
+        .stats()
+        .lanes.map((lane) => {
+          const health = lane.breaker !== 'closed' ? ` (breaker ${lane.breaker})` : lane.concurrency.cap < lane.concurrency.ceiling ? ` (throttled, cap ${lane.concurrency.cap})` : '';
+          return `${lane.name} ${lane.tasks}${health}`;
+        })
+        .join(', ');
+      return text;
+    },
   };
 }

@@ -30,6 +30,8 @@ export type ProgressOptions = {
   interactive?: boolean;
   /** Clock, for tests. Default: `Date.now`. */
   now?: () => number;
+  /** More to say after the counts, such as tasks per lane (`final` once every task is done); `undefined` for nothing. */
+  detail?: (final: boolean) => string | undefined;
 };
 
 /** A progress display for the stream: a bar on a terminal, lines elsewhere, nothing when quiet. */
@@ -46,8 +48,10 @@ abstract class ProgressBase implements Progress {
   protected readonly now: () => number;
   protected readonly startMs: number;
   protected counts: Counts = { done: 0, failed: 0 };
+  private readonly detail: ((final: boolean) => string | undefined) | undefined;
 
   constructor(options: ProgressOptions) {
+    this.detail = options.detail;
     this.stream = options.stream;
     this.total = options.total;
     this.now = options.now ?? Date.now;
@@ -71,7 +75,8 @@ abstract class ProgressBase implements Progress {
       if (done < this.total) parts.push(`ETA ${formatDuration(((this.total - done) / rate) * 1000)}`);
     }
     if (done >= this.total) parts.push(`in ${formatDuration(this.now() - this.startMs)}`);
-    return parts.join(', ');
+    const detail = this.detail?.(done >= this.total);
+    return detail ? `${parts.join(', ')}; ${detail}` : parts.join(', ');
   }
 }
 

@@ -26,6 +26,10 @@ describe('fanout over several lanes', () => {
       const run = await runCli(project.cwd, ['--lanes', 'near,far', 'run', 'tasks.mjs', 'square', '--inputs', 'numbers.json', '--chunk-size', '5']);
       expect(run.exitCode, run.stderr).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual(Array.from({ length: 200 }, (_, index) => index * index));
+      // The last progress line counts the tasks of each lane.
+      const counts = /progress: 200\/200 \(100%\).*; near (\d+), far (\d+)\n/.exec(run.stderr);
+      expect(counts, run.stderr).not.toBeNull();
+      expect(Number(counts![1]) + Number(counts![2])).toBe(200);
       expect(run.stderr).toMatch(/lane near: local\/local sync: \d+ tasks/);
       expect(run.stderr).toMatch(/lane far: local\/local sync: \d+ tasks/);
       const jobId = /^job (\S+) started/.exec(run.stderr)![1]!;

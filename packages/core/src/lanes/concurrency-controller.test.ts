@@ -36,7 +36,30 @@ describe('ConcurrencyController', () => {
     expect(controller.tryAcquire()).toBe(false);
     vi.advanceTimersByTime(1_499);
     expect(controller.tryAcquire()).toBe(false);
+    expect(controller.tryAcquire(), 'still paused').toBe(false);
     vi.advanceTimersByTime(1);
+    expect(controller.tryAcquire()).toBe(true);
+    controller.release();
+    woken.mockClear();
+    // The wake-up comes once the pause has really passed (a millisecond late rather than early).
+    vi.advanceTimersByTime(1);
+    await Promise.resolve();
+    expect(woken).toHaveBeenCalled();
+  });
+
+  it('wakes a waiting job after a pause even when its timer fires before the clock reaches the end', async () => {
+    vi.useFakeTimers();
+    const controller = new ConcurrencyController(1);
+    const woken = vi.fn();
+    controller.subscribe(woken);
+    controller.throttled(100);
+    // The clock lags the timer: when it fires, the pause is not yet over by the clock.
+    vi.setSystemTime(Date.now() - 5);
+    vi.advanceTimersByTime(101);
+    await Promise.resolve();
+    expect(controller.tryAcquire()).toBe(false);
+    expect(woken).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(10);
     await Promise.resolve();
     expect(woken).toHaveBeenCalled();
     expect(controller.tryAcquire()).toBe(true);

@@ -56,21 +56,34 @@ export class ConcurrencyController {
     const until = Date.now() + retryAfterMs;
     if (until <= this.pausedUntilMs) return;
     this.pausedUntilMs = until;
+    this.armResume();
+  }
+
+  /**
+   * Wake the waiting jobs once the pause is over. A timer may fire a little before `Date.now()`
+   * reaches its due time, so it re-arms until the pause has really passed: a job with nothing in
+   * flight has no other event to wake it. The timer keeps the process alive only while some job
+   * waits on this lane.
+   */
+  private armResume(): void {
     clearTimeout(this.resumeTimer);
     this.resumeTimer = setTimeout(() => {
       this.resumeTimer = undefined;
+      if (Date.now() < this.pausedUntilMs) return this.armResume();
       this.notify();
-    }, retryAfterMs);
-    // A pause must never keep a finished process alive.
-    this.resumeTimer.unref();
+    }, Math.max(1, this.pausedUntilMs - Date.now() + 1));
+    if (this.listeners.length === 0) this.resumeTimer.unref();
   }
 
   /** Be told whenever a slot may have come free. Returns the unsubscribe function. */
   subscribe(listener: () => void): () => void {
     this.listeners.push(listener);
+    this.resumeTimer?.ref();
     return () => {
       const index = this.listeners.indexOf(listener);
       if (index >= 0) this.listeners.splice(index, 1);
+      // Nobody waits any more: a pause must never keep a finished process alive.
+      if (this.listeners.length === 0) this.resumeTimer?.unref();
     };
   }
 
