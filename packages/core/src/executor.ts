@@ -5,7 +5,7 @@ import type { ResolvedConfig } from './config/load-config.js';
 import { estimateJob, type CostEstimate, type EstimateOptions } from './cost/estimate.js';
 import { JobHandle } from './job/job-handle.js';
 import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
-import { assertBudget, assertConcurrency, assertInvocationsPerSlot, assertPriced, chunkSizeFor, timeoutFor, type MapOptions } from './job/job-options.js';
+import { assertBudget, assertConcurrency, assertInvocationsPerSlot, assertPriced, chunkSizeFor, slotsOf, timeoutFor, type MapOptions } from './job/job-options.js';
 import { findJob, readJobInputs, readRecords } from './job/job-records.js';
 import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
 import { ReducedJob } from './job/reduced-job.js';
@@ -83,7 +83,7 @@ export class Executor {
       });
     }
     const timeoutMs = timeoutFor(lanes, options.timeoutMs ?? this.config.defaults.timeoutMs);
-    const slots = lanes.reduce((sum, lane) => sum + Math.min(options.concurrency ?? Infinity, lane.controller.ceiling) * lane.capabilities.invocationsPerSlot, 0);
+    const slots = slotsOf(lanes, options.concurrency);
     const manifestWithoutOffsets: Omit<JobManifest, 'inputOffsets'> = {
       protocol: PROTOCOL_VERSION,
       id: newJobId(),

@@ -1,6 +1,6 @@
 import { serializeValue } from '@fanout/worker';
 import type { Executor } from '../executor.js';
-import { chunkSizeFor, type MapOptions } from '../job/job-options.js';
+import { chunkSizeFor, laneLimit, slotsOf, type MapOptions } from '../job/job-options.js';
 import type { TaskFunction, TaskReference } from '../job/job-types.js';
 import type { Lane } from '../lanes/lane.js';
 import { modeFor } from '../scheduler/new-run.js';
@@ -72,9 +72,8 @@ export async function estimateJob<Input>(
   } else if (!(Number.isFinite(taskDurationMs) && taskDurationMs >= 0)) {
     throw new TypeError(`taskDurationMs must be a number of milliseconds, at least 0; got ${taskDurationMs}.`);
   }
-  const ceilings = lanes.map((lane) => Math.min(options.concurrency ?? Infinity, lane.controller.ceiling));
-  const slots = lanes.reduce((sum, lane, index) => sum + ceilings[index]! * lane.capabilities.invocationsPerSlot, 0);
-  const chunkSize = chunkSizeFor(options.chunkSize ?? executor.config.defaults.chunkSize, inputs.length, slots);
+  const ceilings = lanes.map((lane) => laneLimit(lane, options.concurrency));
+  const chunkSize = chunkSizeFor(options.chunkSize ?? executor.config.defaults.chunkSize, inputs.length, slotsOf(lanes, options.concurrency));
   const totalCeiling = ceilings.reduce((sum, ceiling) => sum + ceiling, 0);
   let assigned = 0;
   const laneEstimates = lanes.map((lane, index) => {

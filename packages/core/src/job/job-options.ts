@@ -63,6 +63,16 @@ export function chunkSizeFor(chunkSize: number | 'auto', taskCount: number, slot
   return Math.max(1, Math.min(MAX_AUTO_CHUNK, Math.ceil(taskCount / slots)));
 }
 
+/** Most invocations one job has in flight on a lane: its own `concurrency`, bounded by the lane's ceiling. */
+export function laneLimit(lane: Pick<Lane, 'controller'>, concurrency: number | undefined): number {
+  return Math.min(concurrency ?? Infinity, lane.controller.ceiling);
+}
+
+/** A job's slots over its lanes: each lane's limit times its backend's `invocationsPerSlot`, summed. */
+export function slotsOf(lanes: readonly Pick<Lane, 'controller' | 'capabilities'>[], concurrency: number | undefined): number {
+  return lanes.reduce((sum, lane) => sum + laneLimit(lane, concurrency) * lane.capabilities.invocationsPerSlot, 0);
+}
+
 export function assertInvocationsPerSlot(backend: string, invocationsPerSlot: number): void {
   if (!(Number.isFinite(invocationsPerSlot) && invocationsPerSlot > 0)) {
     throw new TypeError(`The ${backend} compute backend declares capabilities.invocationsPerSlot = ${invocationsPerSlot}; it must be a positive number.`);

@@ -1,7 +1,7 @@
 import { CountingStorage, totalRequests } from '@fanout/worker';
 import type { ResolvedConfig } from '../config/load-config.js';
 import { JobHandle } from '../job/job-handle.js';
-import type { MapOptions } from '../job/job-options.js';
+import { laneLimit, type MapOptions } from '../job/job-options.js';
 import type { Lane, LaneStorage } from '../lanes/lane.js';
 import type { JobInputs, JobManifest } from '../protocol/job-object.js';
 import type { StorageLayout } from '../protocol/layout.js';
@@ -38,7 +38,7 @@ export function newRun<Output>({ manifest, inputs, storages, lanes, options, con
   const jobLanes = lanes.map((lane) => {
     const first = !reported.has(lane.storage);
     reported.add(lane.storage);
-    const limit = Math.min(options.concurrency ?? Infinity, lane.controller.ceiling);
+    const limit = laneLimit(lane, options.concurrency);
     return new JobLane(lane, modeFor(lane, options.mode ?? config.defaults.mode), storages.get(lane.storage)!, limit, first);
   });
   const fixedRequests = [...storages.values()].reduce((sum, jobStorage) => sum + totalRequests(jobStorage.counting.counts), 0);
