@@ -29,7 +29,7 @@ export const CHAOS_BOUND_MS = 60_000;
  * Bounded retries a user could reasonably configure; the defaults (transient 3, timeout 1, crash 2)
  * are tuned for healthy platforms. A scenario failing with these is a real loss, not bad luck.
  */
-const CHAOS_RETRIES = { transient: 10, timeout: 5, crash: 5, outOfMemory: 0, userCode: 0 };
+const CHAOS_RETRIES = { transient: 10, timeout: 5, crash: 5, lost: 10, outOfMemory: 0, userCode: 0 };
 
 /**
  * Chaos: for each scenario in {@link CHAOS_SCENARIOS}, a 1,000-task job through core on the adapter

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Job, TaskResult } from '@fanout/core';
+import { describeWaiting, type Job, type TaskResult } from '@fanout/core';
 import { ErrorCode, type FanoutError } from '@fanout/spec';
 import type { CliIo } from './cli-io.js';
 import { laneLines } from './cost-report.js';
@@ -29,7 +29,7 @@ type OutputLine =
  * Returns the exit code.
  */
 export async function reportJob(job: Job<unknown>, io: CliIo, options: ReportOptions): Promise<number> {
-  const progress = createProgress({ stream: io.stderr, total: job.size, quiet: options.quiet === true, ...laneProgress(job) });
+  const progress = createProgress({ stream: io.stderr, total: job.size, quiet: options.quiet === true, detail: progressDetail(job) });
   const outcomes: Array<TaskResult<unknown> | undefined> = new Array(job.size);
   let done = 0;
   let failed = 0;
@@ -116,26 +116,31 @@ function describeError(error: FanoutError): Extract<OutputLine, { ok: false }>['
   };
 }
 
-/** How often the per-lane part of the progress is recomputed: `stats()` walks every outcome. */
-const LANE_PROGRESS_REFRESH_MS = 1000;
+/** How often the detail of the progress line is recomputed: `stats()` walks every outcome. */
+const DETAIL_REFRESH_MS = 1000;
 
-/** For a job over several lanes, progress says how many tasks each lane has done, and which lanes are throttled or out. */
-function laneProgress(job: Job<unknown>): { detail?: (final: boolean) => string | undefined } {
-  if (job.stats().lanes.length < 2) return {};
+/**
+ * What the progress line adds to the counts: for a job over several lanes, how many tasks each
+ * lane has done and which lanes are throttled or out; for any job, what it is waiting for when
+ * that is unusual (invocations accepted and not started, re-sent, backed up).
+ */
+function progressDetail(job: Job<unknown>): (final: boolean) => string | undefined {
+  const severalLanes = job.stats().lanes.length > 1;
   let text: string | undefined;
   let refreshedMs = Number.NEGATIVE_INFINITY;
-  return {
-    detail: (final) => {
-      if (!final && Date.now() - refreshedMs < LANE_PROGRESS_REFRESH_MS) return text;
-      refreshedMs = Date.now();
-      text = job
-        .stats()
-        .lanes.map((lane) => {
-          const health = lane.breaker !== 'closed' ? ` (breaker ${lane.breaker})` : lane.concurrency.cap < lane.concurrency.ceiling ? ` (throttled, cap ${lane.concurrency.cap})` : '';
-          return `${lane.name} ${lane.tasks}${health}`;
-        })
-        .join(', ');
-      return text;
-    },
+  return (final) => {
+    if (!final && Date.now() - refreshedMs < DETAIL_REFRESH_MS) return text;
+    refreshedMs = Date.now();
+    const stats = job.stats();
+    const lanes = severalLanes
+      ? stats.lanes
+          .map((lane) => {
+            const health = lane.breaker !== 'closed' ? ` (breaker ${lane.breaker})` : lane.concurrency.cap < lane.concurrency.ceiling ? ` (throttled, cap ${lane.concurrency.cap})` : '';
+            return `${lane.name} ${lane.tasks}${health}`;
+          })
+          .join(', ')
+      : undefined;
+    text = [lanes, describeWaiting(stats.waiting)].filter(Boolean).join('; ') || undefined;
+    return text;
   };
 }

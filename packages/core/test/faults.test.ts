@@ -22,7 +22,7 @@ const inputs = [0, 1, 2, 3, 4, 5, 6, 7];
 
 describe('worker failures end in classified errors, never a hang', () => {
   it('a task that calls process.exit fails WORKER_CRASHED after its crash retries; the rest complete', async () => {
-    // Chunks of 4: the crashing chunk is split so only task 3 is retried and fails.
+    // Chunks of 4: the crashing chunk is halved, and its half again, until only task 3 is retried and fails.
     // No straggler backups, so the attempts are exactly the ones the retry policy makes.
     const job = await fanout.map(exitOnThree, inputs, { chunkSize: 4, retries: { crash: 2 }, backups: false });
     const settled = await job.settled();
@@ -31,7 +31,7 @@ describe('worker failures end in classified errors, never a hang', () => {
     expect(!failed.ok && failed.error.code).toBe(ErrorCode.WORKER_CRASHED);
     expect(!failed.ok && failed.error.taskIndex).toBe(3);
     const stats = job.stats();
-    // 2 planned chunks, 4 single-task attempts after the split, 2 retries of task 3.
+    // 2 planned chunks, 2 halves (0-1, 2-3), 2 quarters of the crashing half (2, 3), 2 retries of task 3.
     expect(stats.invocations.attempts).toBe(2 + 4 + 2);
   });
 

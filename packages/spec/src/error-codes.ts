@@ -35,6 +35,12 @@ export const ErrorCode = {
    * say `user-code`.
    */
   TIMEOUT: 'TIMEOUT',
+  /**
+   * An asynchronous invocation was accepted but never started: no start signal came within the
+   * time this job's invocations take to start (see `startedKey` in the protocol). Core sends it
+   * again. Retryable. Fault: backend.
+   */
+  INVOCATION_LOST: 'INVOCATION_LOST',
   /** The worker ran out of memory. Fault: user-code. */
   OUT_OF_MEMORY: 'OUT_OF_MEMORY',
   /** The worker process exited or crashed before it reported (for example `process.exit`). Retryable. Fault: backend. */
@@ -89,6 +95,7 @@ export const errorFaults: Readonly<Record<ErrorCode, ErrorFault>> = Object.freez
   PAYLOAD_TOO_LARGE: 'caller',
   USER_CODE_ERROR: 'user-code',
   TIMEOUT: 'backend',
+  INVOCATION_LOST: 'backend',
   OUT_OF_MEMORY: 'user-code',
   WORKER_CRASHED: 'backend',
   THROTTLED: 'backend',

@@ -13,6 +13,7 @@ export {
   PROTOCOL_VERSION,
   type InvocationInputsV1,
   type InvocationPayloadV1,
+  type InvocationFailureV1,
   type ResultRecordV1,
   type SerializedErrorV1,
   type StorageRequestCounts,

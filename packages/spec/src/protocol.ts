@@ -61,6 +61,34 @@ export type InvocationPayloadV1 = {
   durable?: boolean;
   /** Milliseconds the invocation may run; the backend kills it after this. */
   timeoutMs: number;
+  /**
+   * Asynchronous invocations only: a storage key the worker writes an empty object to as soon
+   * as it starts, before it fetches anything, so the client learns within seconds that an
+   * invocation the platform accepted was dropped (no signal) rather than at its deadline. The
+   * object is not awaited before the tasks run, and failing to write it does not fail the
+   * invocation. Absent in synchronous mode, where the response itself says the invocation ran.
+   */
+  startedKey?: string;
+  /**
+   * Asynchronous invocations only: where the platform, not the worker, writes a
+   * {@link InvocationFailureV1} when it sees the invocation fail without a record (the worker
+   * process died, the runtime could not start): the platform's failure destination, written
+   * under the job's own prefix. A compute backend that can see such failures writes it (the local
+   * backend does); one that cannot leaves the client to judge by time.
+   */
+  failedKey?: string;
+};
+
+/** What a platform reports at `failedKey` about an asynchronous invocation that ended without a record. */
+export type InvocationFailureV1 = {
+  protocol: typeof PROTOCOL_VERSION;
+  /** The error code the failure maps to, such as `WORKER_CRASHED` or `OUT_OF_MEMORY`. */
+  code: string;
+  message: string;
+  /** Absent: the code's default (crashes and timeouts are retried). */
+  retryable?: boolean;
+  /** The last few kilobytes the invocation wrote, when the platform has them. */
+  logTail?: string;
 };
 
 /** A task's error as it travels back from the worker. */
@@ -109,4 +137,10 @@ export type ResultRecordV1 = {
   logTail: string;
   /** The worker's own storage requests for this invocation, the record's write included. */
   storage: StorageRequestCounts;
+  /**
+   * `true` when the payload had a `startedKey` and the worker wrote its start signal before this
+   * record. A record of an asynchronous invocation without it comes from a worker that writes no
+   * start signals (an older deployed worker): the client then judges that lane by deadlines alone.
+   */
+  signalled?: boolean;
 };

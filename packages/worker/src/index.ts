@@ -3,7 +3,7 @@
  * Lambda handler, a Cloud Function), and the job protocol's codec shared with the client.
  */
 export { Worker, type HandleOptions, type InvocationResult, type WorkerOptions } from './worker.js';
-export { encodeRecord, decodeRecord } from './record-codec.js';
+export { encodeRecord, decodeRecord, encodeInvocationFailure, decodeInvocationFailure } from './record-codec.js';
 export { serializeValue, serializeValueToParts, deserializeValue, frame, framedSize, unframe } from './serialization.js';
 export { CountingStorage, emptyRequestCounts, addRequestCounts, totalRequests } from './counting-storage.js';
 export { captureLogs, LOG_TAIL_BYTES } from './log-capture.js';

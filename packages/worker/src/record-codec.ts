@@ -1,5 +1,6 @@
-import { ErrorCode, FanoutError, PROTOCOL_VERSION, type ResultRecordV1, type TaskOutcomeV1 } from '@fanout/spec';
+import { ErrorCode, FanoutError, PROTOCOL_VERSION, type InvocationFailureV1, type ResultRecordV1, type TaskOutcomeV1 } from '@fanout/spec';
 import { deserializeValue, serializeValue } from './serialization.js';
+import { rebuildWorkerError } from './worker-failure.js';
 
 /**
  * Encode a result record. A task whose value cannot be serialized (a function, a symbol) gets
@@ -52,4 +53,32 @@ export function decodeRecord(bytes: Uint8Array, where: string): ResultRecordV1 {
 
 function protocolError(message: string, cause?: unknown): FanoutError {
   return new FanoutError(message, { code: ErrorCode.PROTOCOL_ERROR, fault: 'backend', cause });
+}
+
+/** Encode what a platform says at a payload's `failedKey` about an invocation that ended without a record. */
+export function encodeInvocationFailure(error: FanoutError, logTail?: string): Buffer {
+  const failure: InvocationFailureV1 = {
+    protocol: PROTOCOL_VERSION,
+    code: error.code,
+    message: error.message,
+    retryable: error.retryable,
+    ...(logTail ? { logTail } : {}),
+  };
+  return Buffer.from(JSON.stringify(failure));
+}
+
+/** Decode a failure signal into the error it reports. Throws `PROTOCOL_ERROR` for anything that is not one. */
+export function decodeInvocationFailure(bytes: Uint8Array, where: string): FanoutError {
+  let failure: Partial<InvocationFailureV1> | null;
+  try {
+    failure = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as Partial<InvocationFailureV1> | null;
+  } catch (error) {
+    throw protocolError(`${where} is not an invocation failure: ${(error as Error).message}`, error);
+  }
+  if (failure?.protocol !== PROTOCOL_VERSION || typeof failure.code !== 'string' || typeof failure.message !== 'string') {
+    throw protocolError(`${where} is not a version ${PROTOCOL_VERSION} invocation failure.`);
+  }
+  const error = rebuildWorkerError({ code: failure.code, message: failure.message, ...(failure.retryable !== undefined ? { retryable: failure.retryable } : {}) });
+  if (typeof failure.logTail !== 'string') return error;
+  return new FanoutError(error.message, { code: error.code, retryable: error.retryable, fault: error.fault, logTail: failure.logTail });
 }

@@ -66,8 +66,8 @@ export class Worker {
   }
 
   /**
-   * Run one invocation: fetch the code (once per container), read the inputs (inline, or one
-   * ranged GET), run the tasks in order, and write the result record with a conditional create
+   * Run one invocation: signal that it started (asynchronous payloads, `startedKey`), fetch the
+   * code (once per container), read the inputs (inline, or one ranged GET), run the tasks in order, and write the result record with a conditional create
    * so that the first attempt to finish wins; with `durable: false`, a record that goes back in
    * the response (`options.maxResponseBytes`) is not written. A task that throws becomes a
    * `USER_CODE_ERROR` outcome; the other tasks still run.
@@ -81,6 +81,9 @@ export class Worker {
     const startedMs = Date.now();
     const storage = new CountingStorage(this.options.storage);
     const coldStart = !this.modules.has(payload.code.sha256);
+    // The start signal goes out beside the code and input reads, not before them; it only tells
+    // the client the invocation is alive, so losing it must not lose the work.
+    const signalled = payload.startedKey === undefined ? undefined : storage.put(payload.startedKey, new Uint8Array(0)).catch(() => undefined);
     const module = await this.loadCode(payload, storage);
     const inputs = await readInputs(payload, storage);
 
@@ -89,6 +92,7 @@ export class Worker {
       runTasks(typeof task === 'function' ? (task as TaskFunction) : undefined, payload, inputs),
     );
 
+    await signalled;
     const canCreate = storage.create !== undefined;
     // The record counts its own write. When it travels in the response alone (`durable: false`
     // and it fits), that write does not happen: it is uncounted and the (small) record encoded again.
@@ -105,6 +109,7 @@ export class Worker {
       coldStart,
       logTail: tail,
       storage: storage.counts,
+      ...(signalled ? { signalled: true } : {}),
     };
     let encoded = encodeRecord(record);
     if (payload.durable === false && encoded.byteLength <= maxResponseBytes) {

@@ -14,6 +14,7 @@ const retriesSchema = z.strictObject({
   transient: z.int().min(0).max(100).optional(),
   timeout: z.int().min(0).max(100).optional(),
   crash: z.int().min(0).max(100).optional(),
+  lost: z.int().min(0).max(100).optional(),
   outOfMemory: z.int().min(0).max(100).optional(),
   userCode: z.int().min(0).max(100).optional(),
 });

@@ -80,7 +80,7 @@ export type LoadConfigOptions = {
 
 export const DEFAULT_PREFIX = 'fanout';
 export const DEFAULT_TIMEOUT_MS = 5 * 60 * 1000;
-export const DEFAULT_RETRIES: Required<RetryPolicy> = { transient: 3, timeout: 1, crash: 2, outOfMemory: 0, userCode: 0 };
+export const DEFAULT_RETRIES: Required<RetryPolicy> = { transient: 3, timeout: 1, crash: 2, lost: 10, outOfMemory: 0, userCode: 0 };
 
 /**
  * Resolve the configuration: code (highest), then `FANOUT_*` variables, then the chosen profile,

@@ -161,6 +161,7 @@ export class JobHandle<Output> implements Job<Output> {
         invocations: summarize(counters.invocationDurations),
       },
       lanes: this.lanes.map((lane) => laneStats(lane, wallMs)),
+      waiting: run.waiting(),
       costUsd: this.lanes.every((lane) => lane.priced) ? roundUsd(this.lanes.reduce((sum, lane) => sum + lane.spentUsd(), 0)) : null,
     };
   }

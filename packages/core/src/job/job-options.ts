@@ -18,7 +18,7 @@ export type MapOptions = {
   timeoutMs?: number;
   /** `sync` returns records in responses, `async` collects them from storage. Default: `auto` (sync where supported). A lane's own `mode` wins. */
   mode?: 'auto' | 'sync' | 'async';
-  /** Retries allowed per failure class. Default: transient 3, timeout 1, crash 2, outOfMemory 0, userCode 0. */
+  /** Retries allowed per failure class. Default: transient 3, timeout 1, crash 2, lost 10, outOfMemory 0, userCode 0. */
   retries?: RetryPolicy;
   /** Launch bounded backup invocations for stragglers. Default: `true`. */
   backups?: boolean;

@@ -49,6 +49,8 @@ export async function readRecords(storage: StorageBackendV1, layout: StorageLayo
   do {
     const page = await storage.list(layout.resultsPrefix(manifest.id), cursor === undefined ? {} : { cursor });
     for (const { key } of page.objects) {
+      // Start signals and anything else under the prefix are not records.
+      if (!layout.parseResultKey(manifest.id, key)) continue;
       const bytes = await storage.get(key);
       if (bytes) records.push(decodeRecord(bytes, key));
     }

@@ -1,4 +1,5 @@
 import type { FanoutError, StorageRequestCounts } from '@fanout/spec';
+import type { WaitingSummary } from '../scheduler/liveness.js';
 
 /** A task: an exported function of an ordinary module, taking one input. */
 export type TaskFunction<Input = never, Output = unknown> = (input: Input) => Output | Promise<Output>;
@@ -76,6 +77,12 @@ export type JobStats = {
   /** What each lane did, in the order the job named them. */
   lanes: LaneStats[];
   /**
+   * What the job is waiting for: ranges queued, invocations in flight, asynchronous invocations
+   * accepted and not started (and how long the oldest has waited), and how many were re-sent as
+   * lost or backed up after they stopped reporting. `describeWaiting` says it in words.
+   */
+  waiting: WaitingSummary;
+  /**
    * The job's cost so far in US dollars, by the lanes' declared prices: compute of every
    * invocation whose record was read (the platform's billed duration where it reports one, else
    * the measured duration by the price rules) and storage of every request, client and workers.
@@ -98,8 +105,8 @@ export type LaneStats = {
     retried: number;
     backups: number;
     throttled: number;
-    /** Failed attempts by class: throttled, transient, timeout, crash, outOfMemory, fatal. */
-    failures: Partial<Record<'throttled' | 'transient' | 'timeout' | 'crash' | 'outOfMemory' | 'fatal', number>>;
+    /** Failed attempts by class: throttled, transient, timeout, lost, crash, outOfMemory, fatal. */
+    failures: Partial<Record<'throttled' | 'transient' | 'timeout' | 'lost' | 'crash' | 'outOfMemory' | 'fatal', number>>;
   };
   /** The lane's concurrency cap now (after throttling) and its ceiling, shared by every job on the lane. */
   concurrency: { cap: number; ceiling: number };

@@ -2,6 +2,7 @@ import { resolveComputeCapabilities, type ComputeBackendV1, type ResolvedCompute
 import { resolveStorageCapabilities } from '@fanout/spec';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { ConcurrencyController } from './concurrency-controller.js';
+import { StartWatch } from './start-watch.js';
 
 /** One storage backend as the executor holds it; lanes that name the same storage share it. */
 export type LaneStorage = {
@@ -28,6 +29,8 @@ export type Lane = {
   readonly mode: 'auto' | 'sync' | 'async' | undefined;
   readonly controller: ConcurrencyController;
   readonly breaker: CircuitBreaker;
+  /** How long asynchronous invocations take to start here, learnt from every job's start signals. */
+  readonly starts: StartWatch;
 };
 
 export type LaneBackends = {
@@ -68,6 +71,7 @@ export function createLanes(backends: readonly LaneBackends[], defaultConcurrenc
       mode: lane.mode,
       controller: new ConcurrencyController(Math.max(1, Math.min(wanted, capabilities.maxConcurrency))),
       breaker: new CircuitBreaker(),
+      starts: new StartWatch(),
     };
   });
 }

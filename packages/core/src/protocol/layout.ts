@@ -3,7 +3,11 @@
  *
  * - `code/<sha256>.mjs`: a bundle, shared by every job that ships the same code;
  * - `jobs/<jobId>`: the job object (manifest and every input, framed), one per job;
- * - `results/<jobId>/<first>-<count>`: one result record per completed task range.
+ * - `results/<jobId>/<first>-<count>`: one result record per completed task range;
+ * - `results/<jobId>/<first>-<count>.started-<attempt>`: an empty object an asynchronous
+ *   invocation writes when it starts, and `….failed-<attempt>`, what a platform that saw it fail
+ *   without a record says; beside the records, so that the one listing that finds records also
+ *   finds these signals.
  *
  * Job objects sit apart from results so that listing jobs never walks their results.
  */
@@ -38,6 +42,23 @@ export class StorageLayout {
     return match ? { first: Number(match[1]), count: Number(match[2]) } : undefined;
   }
 
+  /** Where attempt `attempt` at a range says it started (asynchronous invocations only). */
+  startedKey(jobId: string, first: number, count: number, attempt: number): string {
+    return `${this.resultKey(jobId, first, count)}.started-${attempt}`;
+  }
+
+  /** Where the platform reports that attempt `attempt` at a range failed without a record (asynchronous invocations only). */
+  failedKey(jobId: string, first: number, count: number, attempt: number): string {
+    return `${this.resultKey(jobId, first, count)}.failed-${attempt}`;
+  }
+
+  /** The signal a key stands for (its kind, range and attempt), or `undefined` for any other key. */
+  parseSignalKey(jobId: string, key: string): InvocationSignal | undefined {
+    const name = key.slice(this.resultsPrefix(jobId).length);
+    const match = /^(\d{10})-(\d{6})\.(started|failed)-(\d+)$/.exec(name);
+    return match ? { kind: match[3] as InvocationSignal['kind'], first: Number(match[1]), count: Number(match[2]), attempt: Number(match[4]) } : undefined;
+  }
+
   jobIdFromKey(key: string): string | undefined {
     const id = key.slice(this.jobsPrefix().length);
     return id && !id.includes('/') ? id : undefined;
@@ -47,6 +68,9 @@ export class StorageLayout {
     return this.prefix ? `${this.prefix}/${rest}` : rest;
   }
 }
+
+/** A start or failure signal of one attempt at a task range. */
+export type InvocationSignal = { kind: 'started' | 'failed'; first: number; count: number; attempt: number };
 
 /** A new job id: sortable by creation time, unique without coordination. */
 export function newJobId(now = new Date()): string {

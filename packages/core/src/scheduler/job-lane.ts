@@ -2,6 +2,7 @@ import type { ResolvedComputeCapabilities, StorageBackendV1, StorageRequestCount
 import { emptyRequestCounts, type CountingStorage } from '@fanout/worker';
 import { billedMemoryMb, billedMs, invocationCostUsd, storageCostUsd } from '../cost/prices.js';
 import type { Lane, LaneStorage } from '../lanes/lane.js';
+import { RunWatch } from './liveness.js';
 import type { FailureClass } from './retry-policy.js';
 
 /** What one lane did for one job, behind the per-lane part of `job.stats()`. */
@@ -50,6 +51,8 @@ export class JobLane {
   };
   /** Concurrency slots of the lane's controller this job holds. */
   holding = 0;
+  /** How long this job's asynchronous invocations run on the lane once started. */
+  readonly runs = new RunWatch();
 
   constructor(
     readonly lane: Lane,

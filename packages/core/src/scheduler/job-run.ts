@@ -3,21 +3,22 @@ import { decodeRecord } from '@fanout/worker';
 import type { RetryPolicy } from '../config/config-schema.js';
 import type { TaskResult } from '../job/job-types.js';
 import type { JobInputs, JobManifest } from '../protocol/job-object.js';
-import type { StorageLayout } from '../protocol/layout.js';
+import type { InvocationSignal, StorageLayout } from '../protocol/layout.js';
 import { BudgetGuard } from './budget-guard.js';
-import { dispatchOrder, type JobLane } from './job-lane.js';
+import { dispatchOrder, type JobLane, type JobStorage } from './job-lane.js';
+import { judgeLiveness, lostError, waitingOf, type WaitingSummary } from './liveness.js';
 import { payloadFor } from './payloads.js';
 import { ResultPoller } from './result-poller.js';
 import { RunBookkeeping } from './run-bookkeeping.js';
-import { backoffMs, classifyFailure, isLaneFault, isolatesCulprit, retriesAllowed } from './retry-policy.js';
+import { backoffMs, classifyFailure, isLaneFault, isolatesCulprit, retriesAllowed, splitForCulprit } from './retry-policy.js';
 import { RangeQueue } from './range-queue.js';
-import { stragglersToBackUp } from './stragglers.js';
+import { stallAfterMs, stragglersToBackUp } from './stragglers.js';
 import { deadlineError, newUnit, type Attempt, type Unit } from './unit.js';
 
 /** Extra time past an invocation's own timeout before the client gives up on it. */
 const DEADLINE_GRACE_MS = 2000;
-/** How often stragglers are looked for. */
-const STRAGGLER_CHECK_MS = 250;
+/** How often lost invocations and stragglers are looked for. */
+const WATCH_MS = 250;
 
 export type JobRunOptions = {
   manifest: JobManifest;
@@ -50,24 +51,32 @@ export type JobRunOptions = {
 export class JobRun extends RunBookkeeping {
   private readonly queue = new RangeQueue((first, count) => this.isSettled(first, count));
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly pollers: ResultPoller[] = [];
+  private readonly pollers = new Map<JobStorage, ResultPoller>();
   private readonly unsubscribes: Array<() => void> = [];
   private readonly budget: BudgetGuard;
-  private stragglerTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  /** When a record last settled tasks or a start signal was seen (epoch ms): a job with none for a while has stalled. */
+  private lastProgressMs = Date.now();
+  private resentLost = 0;
+  private suspectBackups = 0;
 
   constructor(private readonly options: JobRunOptions) {
     super(options.manifest, options.lanes, options.retries, options.onResult);
     this.budget = new BudgetGuard(options.budgetUsd, options.lanes, () => this.running);
     for (const jobStorage of new Set(options.lanes.filter((lane) => lane.mode === 'async').map((lane) => lane.jobStorage))) {
       const lanes = options.lanes.filter((lane) => lane.jobStorage === jobStorage);
-      this.pollers.push(
+      this.pollers.set(
+        jobStorage,
         new ResultPoller({
           storage: jobStorage.storage,
           layout: options.layout,
           jobId: options.manifest.id,
           isSettled: (first, count) => this.isSettled(first, count),
           isWaiting: () => [...this.running].some((attempt) => lanes.includes(attempt.lane)),
+          isStarting: () => [...this.running].some((attempt) => lanes.includes(attempt.lane) && attempt.acceptedMs !== undefined && attempt.runningSinceMs === undefined),
           onRecord: (record) => this.settleRecord(record, undefined, lanes[0]!),
+          onStarted: (signal) => this.onStarted(signal, lanes),
+          onFailed: (signal, error) => this.attemptOf(signal, lanes).forEach((attempt) => this.failAttempt(attempt, error)),
           onError: () => {
             // A failed listing is retried on the next poll; deadlines bound the wait.
           },
@@ -83,7 +92,7 @@ export class JobRun extends RunBookkeeping {
     if (this.completed === taskCount) return this.finish();
     // A slot freed by another job on a shared lane is a chance to dispatch.
     for (const lane of this.options.lanes) this.unsubscribes.push(lane.lane.controller.subscribe(() => this.pump()));
-    if (this.options.backups) this.stragglerTimer = setInterval(() => this.launchBackups(), STRAGGLER_CHECK_MS);
+    if (this.options.backups || this.pollers.size > 0) this.watchTimer = setInterval(() => this.watch(), WATCH_MS);
     this.pump();
   }
 
@@ -129,7 +138,19 @@ export class JobRun extends RunBookkeeping {
     }
     lane.holding += 1;
     lane.lane.breaker.dispatched();
-    const attempt: Attempt = { unit, lane, startedMs: Date.now(), controller: new AbortController(), deadline: undefined, isBackup, holdsSlot: true, fetching: false };
+    const attempt: Attempt = {
+      unit,
+      lane,
+      number: unit.attempts,
+      startedMs: Date.now(),
+      acceptedMs: undefined,
+      runningSinceMs: undefined,
+      controller: new AbortController(),
+      deadline: undefined,
+      isBackup,
+      holdsSlot: true,
+      fetching: false,
+    };
     unit.inFlight.add(attempt);
     this.running.add(attempt);
     const { manifest, layout, inputs, durable } = this.options;
@@ -152,7 +173,8 @@ export class JobRun extends RunBookkeeping {
       .then(
         async (result: InvokeResultV1) => {
           if (result.mode === 'async') {
-            for (const poller of this.pollers) poller.watch();
+            attempt.acceptedMs = Date.now();
+            this.pollers.get(lane.jobStorage)?.watch();
             return;
           }
           if (!result.record) {
@@ -181,7 +203,9 @@ export class JobRun extends RunBookkeeping {
       this.counters.throttled += 1;
       lane.counters.throttled += 1;
       lane.lane.controller.throttled(FanoutError.isInstance(error) ? error.retryAfterMs : undefined);
-    } else if (laneFault && lane.lane.breaker.failed()) {
+    } else if (laneFault && !(failure === 'lost' && lane.lane.starts.lastStartMs > attempt.acceptedMs!) && lane.lane.breaker.failed()) {
+      // A lost invocation counts against the lane only if nothing it was sent has started since:
+      // a platform that drops some events is degraded, one that starts none is down.
       this.moveWorkOff(lane);
     }
     // A backup failing while the original still runs changes nothing.
@@ -190,8 +214,8 @@ export class JobRun extends RunBookkeeping {
     const used = unit.retries.get(key) ?? 0;
     if (isolatesCulprit(failure) && unit.count > 1) {
       this.countRetry(lane);
-      for (let index = unit.first + unit.count - 1; index >= unit.first; index -= 1) {
-        if (!this.outcomes[index]) this.queue.putFirst(newUnit(index, 1));
+      for (const part of splitForCulprit(unit, failure).reverse()) {
+        if (!this.isSettled(part.first, part.count)) this.queue.putFirst(part);
       }
     } else if (used < retriesAllowed(failure, this.options.retries)) {
       unit.retries.set(key, used + 1);
@@ -250,6 +274,7 @@ export class JobRun extends RunBookkeeping {
 
   protected onRecordSettled(record: ResultRecordV1, lane: JobLane, duplicate: boolean): void {
     if (!duplicate) {
+      this.lastProgressMs = Date.now();
       lane.lane.controller.succeeded();
       lane.lane.breaker.succeeded();
     }
@@ -275,20 +300,77 @@ export class JobRun extends RunBookkeeping {
     this.failPending((index) => new FanoutError(`Task ${index} was not run: ${message}`, { code: ErrorCode.BUDGET_EXCEEDED, fault: 'caller', taskIndex: index }));
   }
 
+  /** What the job is waiting for now, for `job.stats()` and the progress line. */
+  waiting(): WaitingSummary {
+    return waitingOf(this.running, this.queue.size, this.resentLost, this.suspectBackups);
+  }
+
+  /** A start signal was listed in the storage of `lanes`: its attempt runs, and the lane's start clock learns from it. */
+  private onStarted(signal: InvocationSignal, lanes: readonly JobLane[]): void {
+    const now = Date.now();
+    this.lastProgressMs = now;
+    for (const attempt of this.attemptOf(signal, lanes)) {
+      if (attempt.runningSinceMs !== undefined || attempt.acceptedMs === undefined) continue;
+      attempt.runningSinceMs = now;
+      attempt.lane.lane.starts.started(now - attempt.acceptedMs, now);
+    }
+  }
+
+  /** The running attempt a signal from the storage of `lanes` is about (none once it has ended). */
+  private attemptOf({ first, count, attempt: number }: InvocationSignal, lanes: readonly JobLane[]): Attempt[] {
+    return [...this.running].filter((attempt) => attempt.number === number && attempt.unit.first === first && attempt.unit.count === count && lanes.includes(attempt.lane));
+  }
+
+  /**
+   * Every {@link WATCH_MS}: invocations the platform dropped are sent again, ranges whose worker
+   * stopped reporting get a backup (see `liveness.ts`), and stragglers get theirs.
+   */
+  private watch(): void {
+    if (this.finished) return;
+    const { lost, suspect } = judgeLiveness({
+      running: this.running,
+      listedMs: (lane) => this.pollers.get(lane.jobStorage)?.listedMs ?? 0,
+      backups: this.options.backups && !this.budget.stopped,
+    });
+    for (const attempt of lost) {
+      this.resentLost += 1;
+      attempt.unit.lostResends += 1;
+      attempt.controller.abort();
+      this.failAttempt(attempt, lostError(attempt));
+    }
+    for (const attempt of suspect) {
+      // A crashed invocation holds no compute: its slot goes to the backup.
+      this.releaseSlot(attempt);
+      if (!this.backUp(attempt)) break;
+      attempt.unit.suspectBackups += 1;
+      this.suspectBackups += 1;
+    }
+    if (this.options.backups) this.launchBackups();
+  }
+
   /** Backups for stragglers, preferring another lane with a free slot (see {@link stragglersToBackUp}). */
   private launchBackups(): void {
     if (this.budget.stopped) return;
     const { taskCount, chunkSize } = this.options.manifest;
-    const view = { durations: this.counters.invocationDurations, planned: Math.ceil(taskCount / chunkSize), queued: this.queue.size, running: this.running, backups: this.counters.backups };
+    const durations = this.counters.invocationDurations;
+    const median = durations.length ? [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]! : 0;
+    const stalled = Date.now() - this.lastProgressMs > stallAfterMs(median);
+    const view = { durations, planned: Math.ceil(taskCount / chunkSize), queued: this.queue.size, running: this.running, backups: this.counters.backups, stalled };
     for (const attempt of stragglersToBackUp(view)) {
-      const { unit } = attempt;
-      const lanes = dispatchOrder(this.options.lanes).filter((lane) => !unit.excluded.has(lane));
-      const elsewhere = lanes.find((candidate) => candidate !== attempt.lane && candidate.lane.controller.tryAcquire());
-      const lane = elsewhere ?? (lanes.includes(attempt.lane) && attempt.lane.lane.controller.tryAcquire() ? attempt.lane : undefined);
-      if (!lane) return;
-      unit.backedUp = true;
-      this.launch(unit, lane, true);
+      attempt.unit.backedUp = true;
+      if (!this.backUp(attempt)) return;
     }
+  }
+
+  /** One more attempt at `attempt`'s range, on another lane with a free slot if there is one; false when no lane has a slot. */
+  private backUp(attempt: Attempt): boolean {
+    const { unit } = attempt;
+    const lanes = dispatchOrder(this.options.lanes).filter((lane) => !unit.excluded.has(lane));
+    const elsewhere = lanes.find((candidate) => candidate !== attempt.lane && candidate.lane.controller.tryAcquire());
+    const lane = elsewhere ?? (lanes.includes(attempt.lane) && attempt.lane.lane.controller.tryAcquire() ? attempt.lane : undefined);
+    if (!lane) return false;
+    this.launch(unit, lane, true);
+    return true;
   }
 
   private later(delayMs: number, run: () => void): void {
@@ -304,9 +386,9 @@ export class JobRun extends RunBookkeeping {
     this.finished = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    clearInterval(this.stragglerTimer);
+    clearInterval(this.watchTimer);
     for (const unsubscribe of this.unsubscribes) unsubscribe();
-    for (const poller of this.pollers) poller.stop();
+    for (const poller of this.pollers.values()) poller.stop();
     for (const attempt of [...this.running]) {
       this.endAttempt(attempt);
       attempt.controller.abort();

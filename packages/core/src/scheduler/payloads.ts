@@ -34,6 +34,9 @@ export function payloadFor({ manifest, layout, inputs, durable, lane, unit }: Pa
     respond: mode === 'sync',
     ...(mode === 'sync' && !durable ? { durable: false } : {}),
     timeoutMs: manifest.timeoutMs,
+    ...(mode === 'async'
+      ? { startedKey: layout.startedKey(manifest.id, unit.first, unit.count, unit.attempts), failedKey: layout.failedKey(manifest.id, unit.first, unit.count, unit.attempts) }
+      : {}),
   } as const;
   if (inputs !== undefined && !readsStoredInputs(manifest, lane.capabilities.storedInputsAboveBytes) && end - start + PAYLOAD_ENVELOPE_BYTES <= budget) {
     const inline: InvocationPayloadV1 = { ...base, inputs: { inline: inputs.framed(unit.first, unit.count) } };

@@ -48,7 +48,10 @@ describe('ResultPoller', () => {
       jobId,
       isSettled: () => received.length > 0,
       isWaiting: () => received.length === 0,
+      isStarting: () => false,
       onRecord: (value) => received.push(value),
+      onStarted: () => undefined,
+      onFailed: () => undefined,
       onError: (error) => errors.push(error),
     });
     poller.watch();

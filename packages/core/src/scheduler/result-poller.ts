@@ -1,10 +1,15 @@
-import type { ResultRecordV1, StorageBackendV1 } from '@fanout/spec';
-import { decodeRecord } from '@fanout/worker';
-import type { StorageLayout } from '../protocol/layout.js';
+import type { FanoutError, ResultRecordV1, StorageBackendV1 } from '@fanout/spec';
+import { decodeInvocationFailure, decodeRecord } from '@fanout/worker';
+import type { InvocationSignal, StorageLayout } from '../protocol/layout.js';
 
 /** Shortest and longest pause between listings, in milliseconds. */
 export const POLL_MIN_MS = 25;
 export const POLL_MAX_MS = 2000;
+/**
+ * Longest pause while an accepted invocation has not been seen to start: how soon its start
+ * signal is seen bounds how soon a dropped one is found (see `liveness.ts`).
+ */
+export const POLL_STARTING_MAX_MS = 250;
 
 export type ResultPollerOptions = {
   storage: StorageBackendV1;
@@ -14,14 +19,22 @@ export type ResultPollerOptions = {
   isSettled: (first: number, count: number) => boolean;
   /** Whether any asynchronous invocation is still expected to report. */
   isWaiting: () => boolean;
+  /** Whether an accepted invocation's start signal is still awaited. */
+  isStarting: () => boolean;
   onRecord: (record: ResultRecordV1) => void;
+  /** A start signal was listed: attempt `attempt` at the range began (see `liveness.ts`). */
+  onStarted: (signal: InvocationSignal) => void;
+  /** The platform reported that attempt `attempt` at the range failed without a record. */
+  onFailed: (signal: InvocationSignal, error: FanoutError) => void;
   onError: (error: unknown) => void;
 };
 
 /**
- * Finds result records of asynchronous invocations by listing the job's one results prefix. The
+ * Finds result records of asynchronous invocations, and their start signals, by listing the job's
+ * one results prefix. The
  * pause between listings adapts: it halves when a listing finds something new and grows by half
- * when it finds nothing, so a busy job is followed closely and an idle one costs little. It lists
+ * when it finds nothing, so a busy job is followed closely and an idle one costs little; it stays
+ * short while an invocation's start signal is awaited. It lists
  * only while invocations are outstanding and never after the job is done.
  */
 export class ResultPoller {
@@ -30,6 +43,8 @@ export class ResultPoller {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private stopped = false;
+  /** When the latest completed listing began (epoch ms): everything written before then has been seen. */
+  listedMs = 0;
 
   constructor(private readonly options: ResultPollerOptions) {}
 
@@ -49,14 +64,16 @@ export class ResultPoller {
     this.timer = undefined;
     this.polling = true;
     let found = 0;
+    const began = Date.now();
     try {
       found = await this.listOnce();
+      this.listedMs = began;
     } catch (error) {
       this.options.onError(error);
     } finally {
       this.polling = false;
     }
-    this.intervalMs = found > 0 ? Math.max(POLL_MIN_MS, this.intervalMs / 2) : Math.min(POLL_MAX_MS, this.intervalMs * 1.5);
+    this.intervalMs = found > 0 ? Math.max(POLL_MIN_MS, this.intervalMs / 2) : Math.min(this.options.isStarting() ? POLL_STARTING_MAX_MS : POLL_MAX_MS, this.intervalMs * 1.5);
     if (!this.stopped && this.options.isWaiting()) this.watch();
   }
 
@@ -67,24 +84,44 @@ export class ResultPoller {
     let cursor: string | undefined;
     do {
       const page = await storage.list(prefix, cursor === undefined ? {} : { cursor });
+      // Signals first: a start listed with its own record still measures how long starting took.
+      for (const { key } of page.objects) {
+        if (this.stopped) return found;
+        if (this.seen.has(key)) continue;
+        const signal = layout.parseSignalKey(jobId, key);
+        if (!signal) continue;
+        if (signal.kind === 'started') {
+          this.seen.add(key);
+          found += 1;
+          this.options.onStarted(signal);
+          continue;
+        }
+        found += await this.readOnce(key, signal, (bytes) => this.options.onFailed(signal, decodeInvocationFailure(bytes, key)));
+      }
       for (const { key } of page.objects) {
         if (this.stopped) return found;
         if (this.seen.has(key)) continue;
         const range = layout.parseResultKey(jobId, key);
-        if (!range || this.options.isSettled(range.first, range.count)) {
-          this.seen.add(key);
-          continue;
-        }
-        // Marked seen only once read: a record that failed to download is tried again on the
-        // next listing, since a retried invocation cannot write it a second time.
-        const bytes = await storage.get(key);
-        if (!bytes || this.stopped) continue;
-        this.seen.add(key);
-        found += 1;
-        this.options.onRecord(decodeRecord(bytes, key));
+        if (range) found += await this.readOnce(key, range, (bytes) => this.options.onRecord(decodeRecord(bytes, key)));
+        else if (!layout.parseSignalKey(jobId, key)) this.seen.add(key);
       }
       cursor = page.cursor;
     } while (cursor !== undefined && !this.stopped);
     return found;
+  }
+
+  /** Read `key` about `range` and hand it to `use`, unless the range is settled already; 1 if it was read. */
+  private async readOnce(key: string, range: { first: number; count: number }, use: (bytes: Uint8Array) => void): Promise<number> {
+    if (this.options.isSettled(range.first, range.count)) {
+      this.seen.add(key);
+      return 0;
+    }
+    // Marked seen only once read: an object that failed to download is tried again on the next
+    // listing, since a retried invocation cannot write it a second time.
+    const bytes = await this.options.storage.get(key);
+    if (!bytes || this.stopped) return 0;
+    this.seen.add(key);
+    use(bytes);
+    return 1;
   }
 }

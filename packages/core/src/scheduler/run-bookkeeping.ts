@@ -80,7 +80,7 @@ export abstract class RunBookkeeping {
     if (record.jobId !== this.manifestOfRun.id) return;
     const { first, count } = record.tasks;
     if (attempt) this.endAttempt(attempt);
-    else this.endAttemptsCovering(first, count);
+    else this.endAttemptsCovering(record);
     const durationMs = record.finishedMs - record.startedMs;
     addRequestCounts(this.counters.workerStorage, record.storage);
     addRequestCounts(lane.counters.workerStorage, record.storage);
@@ -162,9 +162,14 @@ export abstract class RunBookkeeping {
     return true;
   }
 
-  private endAttemptsCovering(first: number, count: number): void {
+  private endAttemptsCovering(record: ResultRecordV1): void {
+    const { first, count } = record.tasks;
     for (const attempt of [...this.running]) {
-      if (attempt.unit.first === first && attempt.unit.count === count) this.endAttempt(attempt);
+      if (attempt.unit.first !== first || attempt.unit.count !== count) continue;
+      if (attempt.lane.mode === 'async' && attempt.number === record.attempt && !record.signalled) attempt.lane.lane.starts.signals ??= false;
+      // An asynchronous range's record, listed: how long this job's invocations run once started.
+      if (attempt.runningSinceMs !== undefined) attempt.lane.runs.runs.add(Date.now() - attempt.runningSinceMs);
+      this.endAttempt(attempt);
     }
   }
 

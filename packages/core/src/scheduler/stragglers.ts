@@ -15,19 +15,30 @@ export type StragglerView = {
   running: ReadonlySet<Attempt>;
   /** Backups launched so far. */
   backups: number;
+  /** Nothing has finished or started for a while (see {@link stallAfterMs}). */
+  stalled: boolean;
 };
 
 /**
- * The running attempts that deserve a backup now. Only in the tail of a job: once everything is
- * dispatched and at most a tenth of the planned ranges are still running, a range running three
- * times longer than the median finished one gets one more attempt. Bounded to a twentieth of the
- * job (at least one) over its whole life; the first record to be written wins.
+ * How long a job may go without a record or a start signal before it counts as stalled: three
+ * median invocations, at least a second.
  */
-export function stragglersToBackUp({ durations, planned, queued, running, backups }: StragglerView, now = Date.now()): Attempt[] {
+export function stallAfterMs(medianInvocationMs: number): number {
+  return Math.max(1000, STRAGGLER_FACTOR * medianInvocationMs);
+}
+
+/**
+ * The running attempts that deserve a backup now: a range running three times longer than the
+ * median finished one gets one more attempt, in the tail of a job (everything dispatched, at most
+ * a tenth of the planned ranges still running), bounded to a twentieth of the job (at least one)
+ * over its whole life. When the job has stalled, whatever the fraction running, every such range
+ * gets its backup: waiting is then all the job does. The first record to be written wins.
+ */
+export function stragglersToBackUp({ durations, planned, queued, running, backups, stalled }: StragglerView, now = Date.now()): Attempt[] {
   const tail = Math.max(1, Math.ceil(planned / 10));
-  if (durations.length < 3 || queued > 0 || running.size > tail) return [];
+  if (durations.length < 3 || (!stalled && (queued > 0 || running.size > tail))) return [];
   const median = [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]!;
-  const allowed = Math.max(1, Math.ceil(planned / 20)) - backups;
+  const allowed = stalled ? Infinity : Math.max(1, Math.ceil(planned / 20)) - backups;
   const chosen: Attempt[] = [];
   for (const attempt of running) {
     if (chosen.length >= allowed) break;

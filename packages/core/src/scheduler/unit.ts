@@ -12,6 +12,10 @@ export type Unit = {
   /** Attempts of this unit currently in flight. */
   inFlight: Set<Attempt>;
   backedUp: boolean;
+  /** Backups launched because a started attempt stopped reporting (see `liveness.ts`). */
+  suspectBackups: number;
+  /** Attempts sent again because they never started. */
+  lostResends: number;
   /** A lane may not take the unit again before this epoch millisecond (its backoff after a failure there). */
   holds: Map<JobLane, number>;
   /** Lanes that used up their retries on this unit; it goes to the others. */
@@ -21,7 +25,14 @@ export type Unit = {
 export type Attempt = {
   unit: Unit;
   lane: JobLane;
+  /** The payload's `attempt`. */
+  number: number;
+  /** When the invocation went out (epoch ms): its deadline and the straggler clock start here. */
   startedMs: number;
+  /** Asynchronous: when the platform accepted the invocation. */
+  acceptedMs: number | undefined;
+  /** Asynchronous: when its start signal was listed. */
+  runningSinceMs: number | undefined;
   controller: AbortController;
   deadline: NodeJS.Timeout | undefined;
   isBackup: boolean;
@@ -32,7 +43,7 @@ export type Attempt = {
 };
 
 export function newUnit(first: number, count: number): Unit {
-  return { first, count, retries: new Map(), attempts: 0, inFlight: new Set(), backedUp: false, holds: new Map(), excluded: new Set() };
+  return { first, count, retries: new Map(), attempts: 0, inFlight: new Set(), backedUp: false, suspectBackups: 0, lostResends: 0, holds: new Map(), excluded: new Set() };
 }
 
 export function describeRange(unit: { first: number; count: number }): string {

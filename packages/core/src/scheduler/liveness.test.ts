@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { StartWatch } from '../lanes/start-watch.js';
+import type { JobLane } from './job-lane.js';
+import { judgeLiveness, MAX_SUSPECT_BACKUPS, RunWatch } from './liveness.js';
+import { newUnit, type Attempt } from './unit.js';
+
+const NOW = 1_000_000;
+
+function laneWith(starts: number[], runs: number[] = [], signals?: boolean): JobLane {
+  const watch = new StartWatch();
+  for (const ms of starts) watch.started(ms, NOW);
+  if (signals !== undefined) watch.signals = signals;
+  const runWatch = new RunWatch();
+  for (const ms of runs) runWatch.runs.add(ms);
+  return { mode: 'async', lane: { starts: watch }, runs: runWatch } as unknown as JobLane;
+}
+
+function attempt(lane: JobLane, acceptedAgoMs: number, runningAgoMs?: number): Attempt {
+  const unit = newUnit(0, 10);
+  const made = { unit, lane, number: 1, acceptedMs: NOW - acceptedAgoMs, runningSinceMs: runningAgoMs === undefined ? undefined : NOW - runningAgoMs } as Attempt;
+  unit.inFlight.add(made);
+  return made;
+}
+
+describe('start deadlines', () => {
+  it('are generous before any start was seen, follow four times the slowest start until ten were seen, then four times the 90th percentile', () => {
+    expect(new StartWatch().startDeadlineMs()).toBe(10_000);
+    expect(laneWith([200, 900]).lane.starts.startDeadlineMs()).toBe(3_600);
+    expect(laneWith(Array.from({ length: 20 }, () => 100)).lane.starts.startDeadlineMs()).toBe(1_000);
+    expect(laneWith(Array.from({ length: 20 }, (_, index) => (index < 18 ? 100 : 5_000))).lane.starts.startDeadlineMs()).toBe(20_000);
+  });
+
+  it('do not apply to workers that write no start signals', () => {
+    expect(laneWith([], [], false).lane.starts.startDeadlineMs()).toBeUndefined();
+  });
+});
+
+describe('judgeLiveness', () => {
+  const trusted = Array.from({ length: 20 }, () => 100);
+
+  it('finds an accepted invocation lost only once a listing made after its start deadline did not show it started', () => {
+    const lane = laneWith(trusted);
+    const waiting = attempt(lane, 1_500);
+    const running = new Set([waiting, attempt(lane, 1_500, 1_400)]);
+    expect(judgeLiveness({ running, listedMs: () => NOW - 600, backups: true }).lost).toEqual([]);
+    expect(judgeLiveness({ running, listedMs: () => NOW, backups: true }).lost).toEqual([waiting]);
+  });
+
+  it('re-sends a range once while the lane has not shown that its workers signal', () => {
+    const lane = laneWith([]);
+    const waiting = attempt(lane, 11_000);
+    expect(judgeLiveness({ running: new Set([waiting]), listedMs: () => NOW, backups: true }).lost).toEqual([waiting]);
+    waiting.unit.lostResends = 1;
+    expect(judgeLiveness({ running: new Set([waiting]), listedMs: () => NOW, backups: true }).lost).toEqual([]);
+  });
+
+  it('suspects a started range running four times the job\'s 90th-percentile run, once enough runs were measured, and only its newest attempt', () => {
+    const lane = laneWith(trusted, [300, 300, 300, 300, 300]);
+    const stuck = attempt(lane, 2_000, 1_900);
+    expect(judgeLiveness({ running: new Set([stuck]), listedMs: () => NOW, backups: true }).suspect).toEqual([stuck]);
+    expect(judgeLiveness({ running: new Set([stuck]), listedMs: () => NOW, backups: false }).suspect, 'backups off').toEqual([]);
+    expect(judgeLiveness({ running: new Set([attempt(lane, 1_000, 900)]), listedMs: () => NOW, backups: true }).suspect, 'not yet 4x').toEqual([]);
+    expect(judgeLiveness({ running: new Set([attempt(laneWith(trusted, [300]), 2_000, 1_900)]), listedMs: () => NOW, backups: true }).suspect, 'too few runs').toEqual([]);
+    const backup = { ...stuck, number: 2 } as Attempt;
+    stuck.unit.inFlight.add(backup);
+    expect(judgeLiveness({ running: new Set([stuck]), listedMs: () => NOW, backups: true }).suspect, 'has a newer attempt').toEqual([]);
+    stuck.unit.inFlight.delete(backup);
+    stuck.unit.suspectBackups = MAX_SUSPECT_BACKUPS;
+    expect(judgeLiveness({ running: new Set([stuck]), listedMs: () => NOW, backups: true }).suspect, 'backups used up').toEqual([]);
+  });
+});

@@ -1,0 +1,127 @@
+import { ErrorCode, FanoutError } from '@fanout/spec';
+import type { JobLane } from './job-lane.js';
+import { LatencyWindow } from '../lanes/start-watch.js';
+import { describeRange, type Attempt } from './unit.js';
+
+/**
+ * Liveness of asynchronous invocations. A platform that accepted an invocation says nothing more
+ * about it: a dropped event and a worker that crashed look the same as a slow task until the
+ * invocation's deadline, minutes later. Each asynchronous invocation writes an empty start signal
+ * beside its record (`startedKey`), and the one listing that finds records finds the signals too.
+ * From them the client learns how long invocations take to start on each lane (over every job:
+ * `StartWatch`) and how long this job's take to run there (`RunWatch`), and judges against
+ * that, in seconds:
+ *
+ * - **lost**: accepted, and no start signal long after the lane's invocations usually start: the
+ *   range is sent again at once (`INVOCATION_LOST`, `retries.lost`);
+ * - **suspect**: started, and running far longer than this job's invocations usually run (a
+ *   crashed worker writes no record): the range gets a backup, and the original gives its slot
+ *   up, since a crashed invocation holds no compute. First record wins, so a slow original that
+ *   finishes after all is harmless.
+ *
+ * A lane whose workers write no start signals (an older deployed worker: its records say so) is
+ * judged by invocation deadlines alone, as before. Until a lane has shown either, a range may be
+ * re-sent as lost once, so that an old worker running long tasks costs at most one duplicate.
+ */
+
+/** A range is suspect once it has run this many times the job's 90th-percentile run time... */
+const SUSPECT_FACTOR = 4;
+/** ...and at least this long; and only once this many runs were measured. */
+const SUSPECT_MIN_MS = 1_000;
+const SUSPECT_SAMPLES = 5;
+/** Backups for one range on suspicion, over its life: a task that crashes every time waits for its deadline. */
+export const MAX_SUSPECT_BACKUPS = 2;
+
+/** What one job has seen of its asynchronous invocations running on one lane. */
+export class RunWatch {
+  /** From the start signal being listed to the record being listed. */
+  readonly runs = new LatencyWindow();
+
+  /** How long a started invocation may run before it is suspect, or `undefined` before enough runs were measured. */
+  suspectAfterMs(): number | undefined {
+    if (this.runs.count < SUSPECT_SAMPLES) return undefined;
+    return Math.max(SUSPECT_MIN_MS, SUSPECT_FACTOR * this.runs.quantile(0.9)!);
+  }
+}
+
+/** What the liveness check needs of a run. */
+export type LivenessView = {
+  running: ReadonlySet<Attempt>;
+  /** When the latest completed listing of a lane's storage began: what was written before it has been seen. */
+  listedMs: (lane: JobLane) => number;
+  backups: boolean;
+};
+
+/** The asynchronous attempts that are lost or suspect now. */
+export function judgeLiveness({ running, listedMs, backups }: LivenessView): { lost: Attempt[]; suspect: Attempt[] } {
+  const lost: Attempt[] = [];
+  const suspect: Attempt[] = [];
+  for (const attempt of running) {
+    if (attempt.lane.mode !== 'async' || attempt.acceptedMs === undefined) continue;
+    const listed = listedMs(attempt.lane);
+    if (attempt.runningSinceMs === undefined) {
+      const { starts } = attempt.lane.lane;
+      const deadline = starts.startDeadlineMs();
+      const mayResend = starts.signals === true || attempt.unit.lostResends === 0;
+      if (deadline !== undefined && mayResend && listed > attempt.acceptedMs + deadline) lost.push(attempt);
+      continue;
+    }
+    const limit = attempt.lane.runs.suspectAfterMs();
+    // Only a range's newest attempt: once it has a backup, the backup is the one to watch.
+    const newest = [...attempt.unit.inFlight].every((other) => other.number <= attempt.number);
+    if (backups && newest && limit !== undefined && attempt.unit.suspectBackups < MAX_SUSPECT_BACKUPS && listed > attempt.runningSinceMs + limit) {
+      suspect.push(attempt);
+    }
+  }
+  return { lost, suspect };
+}
+
+/** The failure of an accepted invocation that never started; retried by `retries.lost`. */
+export function lostError(attempt: Attempt, now = Date.now()): FanoutError {
+  const waited = ((now - attempt.acceptedMs!) / 1000).toFixed(1);
+  const usual = attempt.lane.lane.starts.starts.quantile(0.9) ?? 0;
+  return new FanoutError(
+    `Tasks ${describeRange(attempt.unit)} were accepted by lane ${attempt.lane.name} ${waited} s ago and never started (this job's invocations there start within ${Math.round(usual)} ms); the platform dropped the invocation.`,
+    { code: ErrorCode.INVOCATION_LOST, retryable: true, fault: 'backend' },
+  );
+}
+
+/** What a running job waits for, as `job.stats().waiting` reports it. */
+export type WaitingSummary = {
+  /** Ranges queued for a free slot. */
+  queued: number;
+  /** Invocations in flight (asynchronous ones from acceptance to record). */
+  running: number;
+  /** Asynchronous invocations accepted whose start signal has not been seen, and how long the oldest has waited. */
+  notStarted: number;
+  oldestNotStartedMs: number;
+  /** Invocations sent again so far because they never started. */
+  resentLost: number;
+  /** Backups launched so far for ranges that started and stopped reporting. */
+  suspectBackups: number;
+};
+
+export function waitingOf(running: ReadonlySet<Attempt>, queued: number, resentLost: number, suspectBackups: number, now = Date.now()): WaitingSummary {
+  let notStarted = 0;
+  let oldest = 0;
+  for (const attempt of running) {
+    if (attempt.lane.mode !== 'async' || attempt.acceptedMs === undefined || attempt.runningSinceMs !== undefined) continue;
+    notStarted += 1;
+    oldest = Math.max(oldest, now - attempt.acceptedMs);
+  }
+  return { queued, running: running.size, notStarted, oldestNotStartedMs: oldest, resentLost, suspectBackups };
+}
+
+/** Accepted invocations not started for this long are worth telling the user about. */
+const WORTH_SAYING_MS = 5_000;
+
+/** One line on what the job waits for, when that is unusual; `undefined` when it is just running. */
+export function describeWaiting(waiting: WaitingSummary): string | undefined {
+  const parts: string[] = [];
+  if (waiting.notStarted > 0 && waiting.oldestNotStartedMs >= WORTH_SAYING_MS) {
+    parts.push(`${waiting.notStarted} invocation${waiting.notStarted === 1 ? '' : 's'} accepted up to ${Math.round(waiting.oldestNotStartedMs / 1000)} s ago ha${waiting.notStarted === 1 ? 's' : 've'} not started`);
+  }
+  if (waiting.resentLost > 0) parts.push(`${waiting.resentLost} re-sent after the platform dropped them`);
+  if (waiting.suspectBackups > 0) parts.push(`${waiting.suspectBackups} backed up after they stopped reporting`);
+  return parts.length ? parts.join('; ') : undefined;
+}
