@@ -16,7 +16,10 @@ export {
   parseLocalComputeOptions,
   parseLocalStorageOptions,
   type LocalComputeOptions,
+  type LocalEnvironmentOption,
+  type ResolvedLocalEnvironment,
   type LocalStorageOptions,
   type ResolvedLocalComputeOptions,
   type ResolvedLocalStorageOptions,
 } from './local-options.js';
+export { PASSED_PREFIXES, PASSED_VARIABLES, PASSED_WINDOWS_VARIABLES, TEMPORARY_VARIABLES } from './local-isolation.js';

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serialize } from 'node:v8';
-import { FanoutError, PROTOCOL_VERSION, type ErrorCode, type InvocationPayloadV1, type ResultRecordV1 } from '@fanout/spec';
+import { FanoutError, type ErrorCode, type InvocationPayloadV1, type ResultRecordV1 } from '@fanout/spec';
 import { decodeRecord, frame, serializeValue } from '@fanout/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invocationPayload } from '../test/invocation-payload.js';
 import { LOCAL_STORED_INPUTS_ABOVE_BYTES, LocalCompute } from './local-compute.js';
 import { LocalStorage } from './local-storage.js';
 
@@ -45,19 +46,7 @@ afterAll(async () => {
 });
 
 function payloadFor(exportName: string, inputs: unknown[], overrides: Partial<InvocationPayloadV1> = {}): InvocationPayloadV1 {
-  const jobId = `job-${randomUUID()}`;
-  return {
-    protocol: PROTOCOL_VERSION,
-    jobId,
-    attempt: 1,
-    code: { key: codeKey, sha256, exportName },
-    tasks: { first: 0, count: inputs.length },
-    inputs: { inline: frame(inputs.map((input) => serializeValue(input))) },
-    resultKey: `jobs/${jobId}/results/0`,
-    respond: true,
-    timeoutMs: 20_000,
-    ...overrides,
-  };
+  return invocationPayload({ codeKey, sha256 }, exportName, inputs, overrides);
 }
 
 async function invokeSync(target: LocalCompute, payload: InvocationPayloadV1, signal?: AbortSignal): Promise<ResultRecordV1> {

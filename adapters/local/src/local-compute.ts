@@ -21,8 +21,19 @@ import {
   spawnError,
   STDERR_TAIL_BYTES,
   timeoutError,
+  workerFolderError,
 } from './local-errors.js';
-import { DEFAULT_MEMORY_MB, defaultWorkerCount, MAX_MEMORY_MB, MAX_WORKERS, MIN_MEMORY_MB } from './local-options.js';
+import { createWorkerFolders, ensureWorkerFolders, removeWorkerFolders, WorkerEnvironment, type WorkerFolders } from './local-isolation.js';
+import {
+  DEFAULT_MEMORY_MB,
+  defaultWorkerCount,
+  environmentProblem,
+  MAX_MEMORY_MB,
+  MAX_WORKERS,
+  MIN_MEMORY_MB,
+  resolveEnvironmentOption,
+  type LocalEnvironmentOption,
+} from './local-options.js';
 import type { RuntimeInitMessage, RuntimeInvokeMessage, RuntimeReply } from './local-runtime.js';
 import { LOCAL_ADAPTER_MODULE } from './local-storage.js';
 
@@ -85,6 +96,12 @@ export type LocalComputeSettings = {
   memoryMb?: number;
   /** Base for relative paths in the storage options and for finding the storage module. Default: the working directory. */
   baseDirectory?: string;
+  /**
+   * Environment variables of each child beyond its fixed ones: names to pass through from this
+   * process's environment, or names and values (`true` passes through). Read from `process.env`
+   * when the pool is made. Default: none. See the `env` compute option.
+   */
+  env?: LocalEnvironmentOption;
 };
 
 type Outcome = { record: Uint8Array | undefined } | { error: FanoutError };
@@ -130,6 +147,9 @@ export class LocalCompute implements ComputeBackendV1 {
 
   private readonly storageReference: StorageReferenceV1;
   private readonly baseDirectory: string;
+  private readonly environment: WorkerEnvironment;
+  /** The pool's private folder, made when the first child starts and removed by `dispose()`. */
+  private folders: WorkerFolders | undefined;
   private readonly slots: Slot[] = [];
   private readonly queue: Invocation[] = [];
   private nextId = 0;
@@ -146,6 +166,8 @@ export class LocalCompute implements ComputeBackendV1 {
     if (!isIntegerBetween(memoryMb, MIN_MEMORY_MB, MAX_MEMORY_MB)) {
       throw new TypeError(`LocalCompute settings.memoryMb must be a whole number from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB}, got ${String(memoryMb)}.`);
     }
+    const environmentError = environmentProblem(settings.env);
+    if (environmentError) throw new TypeError(`LocalCompute settings.${environmentError.key} ${environmentError.problem}`);
     if (!existsSync(LOCAL_RUNTIME_PATH)) {
       throw new FanoutError(
         `The local worker runtime ${LOCAL_RUNTIME_PATH} is missing. Build @fanout/adapter-local first (npx tsc -b).`,
@@ -154,6 +176,8 @@ export class LocalCompute implements ComputeBackendV1 {
     }
     this.storageReference = storageReference;
     this.baseDirectory = settings.baseDirectory ?? process.cwd();
+    // Read once, now: every child of the pool sees the same variables.
+    this.environment = new WorkerEnvironment(resolveEnvironmentOption(settings.env));
     this.workers = workers;
     this.memoryMb = memoryMb;
     this.capabilities = {
@@ -254,6 +278,7 @@ export class LocalCompute implements ComputeBackendV1 {
     });
     await Promise.race([Promise.all(reaped), giveUp]);
     clearTimeout(timer);
+    if (this.folders) await removeWorkerFolders(this.folders);
   }
 
   private dispatch(): void {
@@ -263,7 +288,7 @@ export class LocalCompute implements ComputeBackendV1 {
         try {
           slot = this.spawn();
         } catch (error) {
-          this.finish(this.queue.shift()!, { error: spawnError(error) });
+          this.finish(this.queue.shift()!, { error: FanoutError.isInstance(error) ? error : spawnError(error) });
           continue;
         }
       }
@@ -273,7 +298,13 @@ export class LocalCompute implements ComputeBackendV1 {
   }
 
   private spawn(): Slot {
+    const folders = this.prepareFolders();
     const child = fork(LOCAL_RUNTIME_PATH, [], {
+      // A folder of the pool's own, not the client's: bundles are self-contained and imported by
+      // absolute path, and the storage options' relative paths resolve against baseDirectory.
+      cwd: folders.work,
+      // Only what the README's "Isolation" lists: never the client's credentials or NODE_OPTIONS.
+      env: this.environment.forFolders(folders),
       // Structured clone over the channel: Uint8Array payloads and records travel as bytes, not base64.
       serialization: 'advanced',
       // Task output is captured by the worker; stderr is kept for crash reports (V8's OOM message lands there).
@@ -313,11 +344,23 @@ export class LocalCompute implements ComputeBackendV1 {
       type: 'init',
       storageReference: this.storageReference,
       baseDirectory: this.baseDirectory,
+      codeDirectory: folders.code,
       maxResponseBytes: LOCAL_RESPONSE_BYTES,
     };
     child.send(init);
     this.slots.push(slot);
     return slot;
+  }
+
+  /** The pool's private folder, made on first use; its parts are made again if they were removed. */
+  private prepareFolders(): WorkerFolders {
+    try {
+      if (this.folders) ensureWorkerFolders(this.folders);
+      else this.folders = createWorkerFolders();
+      return this.folders;
+    } catch (error) {
+      throw workerFolderError(error);
+    }
   }
 
   private start(slot: Slot, invocation: Invocation): void {
@@ -368,9 +411,20 @@ export class LocalCompute implements ComputeBackendV1 {
       const record = reply.record === null ? undefined : new Uint8Array(reply.record.buffer, reply.record.byteOffset, reply.record.byteLength);
       this.finish(invocation, { record });
     } else {
-      this.finish(invocation, { error: rebuildWorkerError(reply.error) });
+      this.finish(invocation, { error: rebuildWorkerError(reply.error, this.storageEnvironmentHint(reply.error.code)) });
     }
     this.dispatch();
+  }
+
+  /**
+   * A storage other than the folder may take credentials or a region from environment variables,
+   * which the children do not see unless the `env` option names them: say so when the worker's
+   * storage was refused access or found its configuration wanting.
+   */
+  private storageEnvironmentHint(code: string): string | undefined {
+    if (this.storageReference.module === LOCAL_ADAPTER_MODULE) return undefined;
+    if (code !== ErrorCode.ACCESS_DENIED && code !== ErrorCode.CONFIG_INVALID) return undefined;
+    return `a local worker process sees only its fixed environment variables and those the local backend's env option lists: if the storage ${JSON.stringify(this.storageReference.module)} reads credentials or a region from the environment (such as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_PROFILE), list them in compute.options.env`;
   }
 
   /** The child ended on its own (crash, `process.exit`, out of memory) rather than by `retire`. */

@@ -2,6 +2,7 @@
  * Every mapping of Node file-system and child-process failures to fanout error codes, in one
  * place, so that the storage and the pool classify the same failure the same way.
  */
+import { tmpdir } from 'node:os';
 import { abortError } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import { transportWorkerError, type TransportedWorkerError } from '@fanout/worker';
@@ -148,6 +149,32 @@ export function spawnError(cause: unknown): FanoutError {
     fault: 'backend',
     cause,
   });
+}
+
+/**
+ * The pool's private folder (working directory, temporary files, code bundles) could not be made
+ * in the client's temporary folder. A permission problem or a full disk is not worth retrying.
+ */
+export function workerFolderError(cause: unknown): FanoutError {
+  const code = errnoCode(cause);
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  const where = `The local backend could not make the private folder of its worker processes in ${tmpdir()}`;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new FanoutError(`${where}: permission denied (${detail}). Give this user write access to it, or set TMPDIR to a folder it can write to.`, {
+      code: ErrorCode.ACCESS_DENIED,
+      fault: 'caller',
+      cause,
+    });
+  }
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new FanoutError(`${where}: the disk is full (${detail}). Free space on it, or set TMPDIR to a folder on another disk.`, {
+      code: ErrorCode.BACKEND_UNAVAILABLE,
+      retryable: false,
+      fault: 'backend',
+      cause,
+    });
+  }
+  return new FanoutError(`${where}: ${detail}`, { code: ErrorCode.WORKER_CRASHED, retryable: true, fault: 'backend', cause });
 }
 
 /**

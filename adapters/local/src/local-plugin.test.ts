@@ -52,6 +52,29 @@ describe('local plugin', () => {
     expect(configError(() => plugin.createCompute({ timeoutMs: 5 }, computeContext(storage))).message).toContain('compute.options.timeoutMs');
   });
 
+  it('refuses an env option that is neither a list of names nor an object of names and values, saying how to write it', () => {
+    const storage = new LocalStorage({ root: join(tmpdir(), 'unused') });
+    const message = (env: unknown) => configError(() => plugin.createCompute({ env }, computeContext(storage))).message;
+    expect(message('AWS_REGION')).toMatch(/^compute\.options\.env must be a list of variable names to pass through .*\["DATABASE_URL"\].*\{ "DEBUG": "app", "DATABASE_URL": true \}.*got "AWS_REGION"/);
+    expect(message(['PATH', 5])).toMatch(/^compute\.options\.env\[1\] must be the name of an environment variable .*got 5\./);
+    expect(message(['A=b'])).toMatch(/^compute\.options\.env\[0\] .*"A=b".*object form/);
+    expect(message([''])).toContain('compute.options.env[0]');
+    expect(message({ THREADS: 4 })).toMatch(/^compute\.options\.env\.THREADS must be a string \(the value to set\) or true .*Write it as a string: "4"\./);
+    expect(message({ DEBUG: null })).toMatch(/^compute\.options\.env\.DEBUG .*got null\. To leave the variable out, remove the entry\./);
+    expect(message({ HOME: false })).toMatch(/^compute\.options\.env\.HOME .*HOME is one of the variables every worker gets; it can be given another value, not removed\./);
+    expect(message({ 'BAD NAME': 'x' })).toMatch(/^compute\.options\.env has a key that is not an environment variable name: "BAD NAME" holds/);
+    expect(message({ A: 'x\0y' })).toMatch(/^compute\.options\.env\.A contains a NUL character/);
+    expect(message(new Map())).toContain('compute.options.env must be a list');
+  });
+
+  it('accepts env as a list of names or an object of names and values, as JSON can write them (FANOUT_COMPUTE_OPTIONS)', async () => {
+    const storage = new LocalStorage({ root: join(tmpdir(), 'unused') });
+    const options = JSON.parse('[{"env":["AWS_REGION","DATABASE_URL"]},{"env":{"DEBUG":"app","AWS_REGION":true}},{"env":[]},{"env":{}}]') as unknown[];
+    const pools = options.map((option) => plugin.createCompute(option, computeContext(storage)));
+    expect(pools.every((pool) => pool instanceof LocalCompute)).toBe(true);
+    await Promise.all(pools.map((pool) => pool.dispose()));
+  });
+
   it('sizes the pool from the options and declares it in its capabilities', async () => {
     const storage = new LocalStorage({ root: join(tmpdir(), 'unused') });
     const compute = plugin.createCompute({ workers: 3, memoryMb: 512 }, computeContext(storage));

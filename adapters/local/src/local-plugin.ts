@@ -17,13 +17,19 @@ export const localPlugin = {
   },
 
   createCompute(options: unknown, context: ComputePluginContextV1): LocalCompute {
-    const { workers, memoryMb } = parseLocalComputeOptions(options, context);
+    const { workers, memoryMb, env } = parseLocalComputeOptions(options, context);
     if (!context.storageReference) {
       throw new FanoutError(
         `Local compute (${context.configPath}) runs tasks in child processes that must open the job's storage themselves, but the configured storage "${context.storage.name}" cannot say how to be reopened in another process. Use the local storage, or a storage adapter whose backends expose a reference.`,
         { code: ErrorCode.CONFIG_INVALID, fault: 'caller' },
       );
     }
-    return new LocalCompute({ storageReference: context.storageReference, workers, memoryMb, baseDirectory: context.baseDirectory });
+    return new LocalCompute({
+      storageReference: context.storageReference,
+      workers,
+      memoryMb,
+      env,
+      baseDirectory: context.baseDirectory,
+    });
   },
 } as const satisfies AdapterPluginV1;

@@ -24,6 +24,8 @@ export type RuntimeInitMessage = {
   storageReference: StorageReferenceV1;
   /** What relative paths in the storage options, and bare module names, are resolved against. */
   baseDirectory: string;
+  /** Where verified code bundles are written to be imported: the pool's private folder. */
+  codeDirectory: string;
   /** Records larger than this are not sent back; the client reads them from storage. */
   maxResponseBytes: number;
 };
@@ -115,7 +117,7 @@ function onMessage(message: RuntimeRequest): void {
     maxResponseBytes = message.maxResponseBytes;
     worker = openStorage(message.storageReference, message.baseDirectory).then(
       // Task output is captured into the record's log tail, not echoed over the client's terminal.
-      (storage) => new Worker({ storage, echoLogs: false }),
+      (storage) => new Worker({ storage, codeDirectory: message.codeDirectory, echoLogs: false }),
     );
     // A storage that cannot be opened fails each invocation with its reason; keep it from being unhandled meanwhile.
     worker.catch(() => undefined);
