@@ -10,7 +10,7 @@ import {
   type InvokeOptions,
   type InvokeResultV1,
 } from '@fanout/spec';
-import { clientConfig } from './aws-clients.js';
+import { clientConfig, createSocketPool, recordRequestSites, requestTimeouts } from './aws-clients.js';
 import { rebuildWorkerError } from '@fanout/worker';
 import { classifyFunctionError, disposedError, mapAwsError, type LambdaFunctionErrorBody } from './aws-errors.js';
 import {
@@ -81,7 +81,10 @@ export class AwsCompute implements ComputeBackendV1 {
   readonly name = 'lambda';
   readonly capabilities: ComputeCapabilitiesV1;
   readonly functionName: string;
+  /** The client of synchronous invocations (and of both kinds when the settings gave one). */
   readonly client: LambdaClient;
+  /** The client of asynchronous (Event) invocations: the same sockets, with a response timeout. */
+  private readonly eventClient: LambdaClient;
 
   private readonly ownsClient: boolean;
   private readonly threads: DispatchThreadPool | undefined;
@@ -97,17 +100,31 @@ export class AwsCompute implements ComputeBackendV1 {
       throw new TypeError(`AwsCompute needs 1 <= concurrency <= maxConcurrency, got ${concurrency} and ${maxConcurrency}.`);
     }
     this.ownsClient = settings.client === undefined;
-    this.client =
-      settings.client ??
-      new LambdaClient({
-        ...clientConfig(
-          { region: settings.region, endpoint: settings.endpoint, profile: settings.profile, credentials: settings.credentials },
-          maxConcurrency,
-        ),
-        // Resolve the middleware stack once per command type instead of on every send: on the
-        // dispatch path, which sends thousands of Invokes a second, that was the largest cost.
-        cacheMiddleware: true,
-      });
+    const timeouts = requestTimeouts(settings);
+    if (settings.client) {
+      this.client = settings.client;
+      this.eventClient = settings.client;
+    } else {
+      const connection = { region: settings.region, endpoint: settings.endpoint, profile: settings.profile, credentials: settings.credentials };
+      // A synchronous invocation is silent until its tasks are done, for as long as the job's
+      // timeoutMs, and core aborts it at its deadline; an Event invocation is answered as soon as
+      // Lambda has queued it. Two clients, one socket pool: the same sockets, each request
+      // bounded as its kind allows, and no per-call options, which would defeat cacheMiddleware.
+      const sockets = createSocketPool(maxConcurrency);
+      const lambdaClient = (responseTimeoutMs: number | undefined) => {
+        const bounds = { connectTimeoutMs: timeouts.connectTimeoutMs, responseTimeoutMs };
+        const client = new LambdaClient({
+          ...clientConfig(connection, sockets, bounds),
+          // Resolve the middleware stack once per command type instead of on every send: on the
+          // dispatch path, which sends thousands of Invokes a second, that was the largest cost.
+          cacheMiddleware: true,
+        });
+        recordRequestSites(client, bounds);
+        return client;
+      };
+      this.client = lambdaClient(undefined);
+      this.eventClient = lambdaClient(timeouts.responseTimeoutMs);
+    }
     const threads = settings.client ? 0 : (settings.dispatchThreads ?? defaultDispatchThreads());
     if (!Number.isSafeInteger(threads) || threads < 0) throw new TypeError(`AwsCompute needs dispatchThreads >= 0, got ${threads}.`);
     if (threads > 0 && DispatchThreadPool.available(DISPATCH_THREAD_ENTRY)) {
@@ -198,7 +215,7 @@ export class AwsCompute implements ComputeBackendV1 {
         // Lambda answers an Event call as soon as it has queued it. Sending it without per-call
         // options keeps the SDK's cached middleware stack (cacheMiddleware), the largest saving
         // on the dispatch path; an abort in the meantime is reported once the answer is in.
-        response = await this.client.send(new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'Event', Payload: body }));
+        response = await this.eventClient.send(new InvokeCommand({ FunctionName: this.functionName, InvocationType: 'Event', Payload: body }));
         if (signal?.aborted) throw abortError(signal);
       }
     } catch (error) {
@@ -225,7 +242,10 @@ export class AwsCompute implements ComputeBackendV1 {
     if (this.disposed) return;
     this.disposed = true;
     await this.threads?.dispose();
-    if (this.ownsClient) this.client.destroy();
+    if (this.ownsClient) {
+      this.client.destroy();
+      this.eventClient.destroy();
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { FanoutError } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
 import { serviceError } from '../test/recorded-responses.js';
-import { classifyFunctionError, mapAwsError } from './aws-errors.js';
+import { classifyFunctionError, mapAwsError, requestTimeoutKind } from './aws-errors.js';
 
 const context = { service: 'Lambda', operation: 'Invoke', target: 'fanout-runtime' };
 const report = (size: number, used: number) =>
@@ -41,6 +41,51 @@ describe('SDK error mapping', () => {
     expect(mapAwsError(Object.assign(new Error('aborted'), { name: 'AbortError' }), { ...context, signal: controller.signal }).code).toBe('ABORTED');
     const original = new FanoutError('x', { code: 'DISPOSED' });
     expect(mapAwsError(original, context)).toBe(original);
+  });
+});
+
+describe('request timeouts and network failures', () => {
+  // Errors as @smithy/node-http-handler 4.x raises them.
+  const connectTimeout = () =>
+    Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 300 ms.'), { name: 'TimeoutError' });
+  const silence = () =>
+    Object.assign(new Error('@smithy/node-http-handler - the request socket timed out after 400 ms of inactivity (configured by client requestHandler).'), { name: 'TimeoutError' });
+  // smithy renames a reset connection TimeoutError too, keeping its code.
+  const reset = () => Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' });
+  const s3 = { service: 'S3', operation: 'GetObject', target: 's3://b/k', site: { endpoint: 'minio.internal:9000', timeouts: { connectTimeoutMs: 300, responseTimeoutMs: 400 } } };
+
+  it("tells the client's two timeouts from each other and from broken connections", () => {
+    expect(requestTimeoutKind(connectTimeout())).toBe('connect');
+    expect(requestTimeoutKind(Object.assign(new Error('connect ETIMEDOUT 10.0.0.1:443'), { code: 'ETIMEDOUT', syscall: 'connect' }))).toBe('connect');
+    expect(requestTimeoutKind(silence())).toBe('silence');
+    expect(requestTimeoutKind(reset())).toBeUndefined();
+    expect(requestTimeoutKind(serviceError('RequestTimeout', 400))).toBeUndefined();
+  });
+
+  it('maps a timed-out request to retryable BACKEND_UNAVAILABLE naming the endpoint, the operation, the limit and its option', () => {
+    const connect = mapAwsError(connectTimeout(), s3);
+    expect(connect).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true, fault: 'backend' });
+    expect(connect.message).toMatch(/^S3 GetObject on s3:\/\/b\/k failed: no connection to minio\.internal:9000 opened within 300 ms \(storage\.options\.connectTimeoutMs; TimeoutError: /);
+    expect(connect.message).toContain('Check that storage.options.endpoint');
+    const silent = mapAwsError(silence(), { ...context, site: { endpoint: 'lambda.eu-west-1.amazonaws.com:443', timeouts: { connectTimeoutMs: 300, responseTimeoutMs: 400 } } });
+    expect(silent).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true, fault: 'backend' });
+    expect(silent.message).toContain('Lambda Invoke on fanout-runtime failed: the connection to lambda.eu-west-1.amazonaws.com:443 went silent for 400 ms (compute.options.responseTimeoutMs; TimeoutError: ');
+  });
+
+  it('names the option even when it does not know where the request went', () => {
+    const { site: _site, ...unknownSite } = s3;
+    expect(mapAwsError(silence(), unknownSite).message).toContain('the connection to the S3 endpoint went silent for longer than storage.options.responseTimeoutMs (TimeoutError: ');
+  });
+
+  it('names the endpoint of a refused or reset connection, with advice only where it is unreachable', () => {
+    const refused = mapAwsError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' }), s3);
+    expect(refused).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true });
+    expect(refused.message).toContain('the connection to minio.internal:9000 failed');
+    expect(refused.message).toContain('Check that storage.options.endpoint');
+    const broken = mapAwsError(reset(), s3);
+    expect(broken).toMatchObject({ code: 'BACKEND_UNAVAILABLE', retryable: true });
+    expect(broken.message).toContain('the connection to minio.internal:9000 failed (TimeoutError: socket hang up).');
+    expect(broken.message).not.toContain('Check that');
   });
 });
 

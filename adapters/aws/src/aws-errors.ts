@@ -4,6 +4,7 @@
  */
 import { abortError } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError } from '@fanout/spec';
+import { requestSiteOf, type RequestSite } from './aws-clients.js';
 import { TIMEOUT_MARKER } from './lambda-protocol.js';
 
 /** What was being done, for messages. */
@@ -15,6 +16,11 @@ export type AwsFailureContext = {
   /** The key, bucket, function or role concerned. */
   target: string;
   signal?: AbortSignal | undefined;
+  /**
+   * Where the request went, for a failure the SDK's middleware did not see (a streamed body's);
+   * otherwise read from the error, see `recordRequestSites`.
+   */
+  site?: RequestSite | undefined;
 };
 
 // Error names the services use for "you are sending too fast".
@@ -104,6 +110,9 @@ const networkCodes: ReadonlySet<string> = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+// Network failures that mean the endpoint cannot be reached at all, rather than a connection that broke.
+const unreachableCodes: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
 /** The service's error name (`NoSuchKey`, `TooManyRequestsException`...), or a Node error code. */
 export function awsErrorName(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -149,12 +158,38 @@ export function isAbort(error: unknown, signal?: AbortSignal): boolean {
   return signal?.aborted === true || awsErrorName(error) === 'AbortError';
 }
 
+/** Which of the client's own timeouts ended a request, if one did. */
+export type RequestTimeoutKind = 'connect' | 'silence';
+
+/**
+ * Whether the request failed because a connection did not open in time (`connect`) or went
+ * silent for too long (`silence`). smithy's handler names both `TimeoutError`, and gives that
+ * name to reset and broken connections as well (`ECONNRESET`, `EPIPE`), which are not timeouts;
+ * the kernel's own connect timeout is `ETIMEDOUT` from `connect`.
+ */
+export function requestTimeoutKind(error: unknown): RequestTimeoutKind | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { name, code, syscall } = error as { name?: unknown; code?: unknown; syscall?: unknown };
+  if (code === 'ETIMEDOUT' && syscall === 'connect') return 'connect';
+  if (name !== 'TimeoutError' || code === 'ECONNRESET' || code === 'EPIPE') return undefined;
+  return /establish a connection/.test(messageOf(error)) ? 'connect' : 'silence';
+}
+
+// Where the options that set a service's timeouts and endpoint live in configuration.
+const optionsPathOf = (service: string) => (service === 'S3' ? 'storage.options' : 'compute.options');
+
 /**
  * Turn any failure of an SDK call into a `FanoutError`. Errors that already are one pass
  * through. Throttling is `THROTTLED` with the service's `Retry-After`; missing permissions or
  * credentials `ACCESS_DENIED`; a missing bucket or function `CONFIG_INVALID` (the configuration
- * names something that is not there; `fanout deploy` creates it); 5xx and network failures
- * `BACKEND_UNAVAILABLE`, retryable; any other refusal `BACKEND_UNAVAILABLE`, not retryable.
+ * names something that is not there; `fanout deploy` creates it); a request that timed out, 5xx
+ * and network failures `BACKEND_UNAVAILABLE`, retryable, naming the endpoint; any other refusal
+ * `BACKEND_UNAVAILABLE`, not retryable.
+ *
+ * A timed-out request is `BACKEND_UNAVAILABLE`, not `TIMEOUT`: the platform did not answer, which
+ * says nothing about the tasks, and core retries it as a transient failure of the lane (and the
+ * client's storage requests in place) rather than splitting the invocation's range as it does
+ * for a task that may have overrun.
  */
 export function mapAwsError(error: unknown, context: AwsFailureContext): FanoutError {
   if (FanoutError.isInstance(error)) return error;
@@ -207,7 +242,28 @@ export function mapAwsError(error: unknown, context: AwsFailureContext): FanoutE
       cause: error,
     });
   }
+  const site = context.site ?? requestSiteOf(error);
+  const timeout = requestTimeoutKind(error);
+  if (timeout !== undefined) {
+    return new FanoutError(`${where}: ${timeoutMessage(timeout, context.service, site, detail)}`, {
+      code: ErrorCode.BACKEND_UNAVAILABLE,
+      retryable: true,
+      fault: 'backend',
+      cause: error,
+    });
+  }
   const errno = (error as { code?: unknown } | null)?.code;
+  if (status === undefined && typeof errno === 'string' && networkCodes.has(errno) && site !== undefined) {
+    const advice = unreachableCodes.has(errno)
+      ? ` Check that ${optionsPathOf(context.service)}.endpoint (or the region) leads to an endpoint of ${context.service} that this machine can reach.`
+      : '';
+    return new FanoutError(`${where}: the connection to ${site.endpoint} failed (${detail}).${advice}`, {
+      code: ErrorCode.BACKEND_UNAVAILABLE,
+      retryable: true,
+      fault: 'backend',
+      cause: error,
+    });
+  }
   const transient =
     transientNames.has(name) ||
     (typeof errno === 'string' && networkCodes.has(errno)) ||
@@ -237,6 +293,18 @@ export function retryAfterMsOf(error: unknown): number | undefined {
   const raw = record?.retryAfterSeconds ?? record?.$response?.headers?.['retry-after'];
   const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
   return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+}
+
+function timeoutMessage(kind: RequestTimeoutKind, service: string, site: RequestSite | undefined, detail: string): string {
+  const options = optionsPathOf(service);
+  const at = site?.endpoint ?? `the ${service} endpoint`;
+  if (kind === 'connect') {
+    const limit = site ? `within ${site.timeouts.connectTimeoutMs} ms (${options}.connectTimeoutMs; ${detail})` : `within ${options}.connectTimeoutMs (${detail})`;
+    return `no connection to ${at} opened ${limit}. Check that ${options}.endpoint (or the region) leads to an endpoint of ${service} that this machine can reach: a firewall, a proxy or a missing route drops connections silently. Raise connectTimeoutMs only for a network that is merely slow.`;
+  }
+  const silence = site?.timeouts.responseTimeoutMs;
+  const limit = silence !== undefined ? `for ${silence} ms (${options}.responseTimeoutMs; ${detail})` : `for longer than ${options}.responseTimeoutMs (${detail})`;
+  return `the connection to ${at} went silent ${limit}. Check that ${options}.endpoint (or the region) leads to a working ${service} service, not another kind of server, and that no proxy or load balancer in between holds requests. Raise responseTimeoutMs only for a service that is merely slow to answer.`;
 }
 
 function isRegionMissing(error: unknown): boolean {

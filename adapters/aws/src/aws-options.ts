@@ -28,6 +28,21 @@ export type AwsConnectionOptions = {
   profile?: string;
   /** Static credentials; see {@link AwsCredentialsOption}. Default: the SDK's credential chain. */
   credentials?: AwsCredentialsOption;
+  /**
+   * Milliseconds a new connection (DNS lookup and TCP connect, and any wait for a free socket of
+   * the client's pool) may take before its request fails with `BACKEND_UNAVAILABLE`, retryable.
+   * Default: 10000.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Milliseconds a connection may stay silent, while a request is sent or its answer awaited or
+   * received, before the request fails with `BACKEND_UNAVAILABLE`, retryable. It measures
+   * silence, not the whole exchange, so a large upload or download that keeps moving is never
+   * cut off. It bounds every S3 request, and asynchronous (`Event`) invocations, which Lambda
+   * answers once it has queued them; a synchronous invocation answers when its tasks are done,
+   * and core's per-invocation deadline (the job's `timeoutMs`) bounds it instead. Default: 30000.
+   */
+  responseTimeoutMs?: number;
 };
 
 /** Options of the S3 storage, as written under `storage.options` in configuration. */
@@ -96,12 +111,14 @@ export type AwsComputeOptions = AwsConnectionOptions & {
   roleArn?: string;
 };
 
-/** Connection options after validation. */
+/** Connection options after validation, with defaults applied. */
 export type ResolvedAwsConnection = {
   region: string | undefined;
   endpoint: string | undefined;
   profile: string | undefined;
   credentials: AwsCredentialsOption | undefined;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
 };
 
 /** Storage options after validation, with defaults applied. */
@@ -142,6 +159,26 @@ export const DEFAULT_CONCURRENCY = 100;
 export const DEFAULT_MAX_CONCURRENCY = 1000;
 export const DEFAULT_EXPIRE_JOB_DATA_AFTER_DAYS = 7;
 
+/**
+ * Opening a connection to AWS takes milliseconds, but a lost packet costs seconds: glibc's
+ * resolver asks again for a lost DNS answer after 5 s, and the kernel resends a lost SYN after 1
+ * and 3 s. 10 s rides out one of each; a connection that takes longer is not a hiccup, and the
+ * request is better failed and retried.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * S3 sends the first byte of an answer within a fraction of a second, and itself gives up on an
+ * upload whose client stays silent for about 20 s (`RequestTimeout`); a CompleteMultipartUpload
+ * that takes minutes sends whitespace meanwhile, and Lambda answers an `Event` invocation as
+ * soon as it has queued it. 30 s of silence is far past any healthy answer, and since only
+ * silence counts, it never cuts off a long transfer that keeps moving.
+ */
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 30_000;
+
+/** The longest either timeout may be: an hour of waiting is a mistake, not a setting. */
+export const MAX_REQUEST_TIMEOUT_MS = 3_600_000;
+
 /** Lambda's limits on function settings. */
 export const LAMBDA_MIN_MEMORY_MB = 128;
 export const LAMBDA_MAX_MEMORY_MB = 10_240;
@@ -153,7 +190,7 @@ export const MAX_DISPATCH_THREADS = 32;
 /** The most in flight one client is allowed to ask for: far above any account quota, a guard against typos. */
 export const MAX_CONCURRENCY_LIMIT = 100_000;
 
-const connectionKeys = ['region', 'endpoint', 'profile', 'credentials'] as const;
+const connectionKeys = ['region', 'endpoint', 'profile', 'credentials', 'connectTimeoutMs', 'responseTimeoutMs'] as const;
 const storageKeys = [...connectionKeys, 'bucket', 'prefix', 'forcePathStyle', 'expireJobDataAfterDays'] as const;
 const computeKeys = [
   ...connectionKeys,
@@ -336,11 +373,29 @@ function parseConnection(record: Record<string, unknown>, context: Pick<PluginCo
       'must be { accessKeyId, secretAccessKey, sessionToken? } with string values. Better, leave it out and let the SDK find credentials (environment, ~/.aws, roles).',
     );
   }
+  const connectTimeoutMs = record.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (!isIntegerBetween(connectTimeoutMs, 1, MAX_REQUEST_TIMEOUT_MS)) {
+    throw optionError(
+      context,
+      'connectTimeoutMs',
+      `must be a whole number of milliseconds from 1 to ${MAX_REQUEST_TIMEOUT_MS}, got ${describeValue(connectTimeoutMs)}. Leave it out for ${DEFAULT_CONNECT_TIMEOUT_MS}.`,
+    );
+  }
+  const responseTimeoutMs = record.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
+  if (!isIntegerBetween(responseTimeoutMs, 1, MAX_REQUEST_TIMEOUT_MS)) {
+    throw optionError(
+      context,
+      'responseTimeoutMs',
+      `must be a whole number of milliseconds from 1 to ${MAX_REQUEST_TIMEOUT_MS}, got ${describeValue(responseTimeoutMs)}. It counts only silence, so a long transfer needs no more; leave it out for ${DEFAULT_RESPONSE_TIMEOUT_MS}.`,
+    );
+  }
   return {
     region: region as string | undefined,
     endpoint: endpoint as string | undefined,
     profile: profile as string | undefined,
     credentials: credentials as AwsCredentialsOption | undefined,
+    connectTimeoutMs,
+    responseTimeoutMs,
   };
 }
 

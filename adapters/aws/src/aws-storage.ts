@@ -22,7 +22,7 @@ import type {
   StoragePutOptions,
   StorageReferenceV1,
 } from '@fanout/spec';
-import { clientConfig } from './aws-clients.js';
+import { clientConfig, recordRequestSites, requestSiteOf, requestTimeouts } from './aws-clients.js';
 import {
   awsErrorName,
   disposedError,
@@ -31,7 +31,7 @@ import {
   isNotFound,
   mapAwsError,
 } from './aws-errors.js';
-import type { AwsConnectionOptions } from './aws-options.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, type AwsConnectionOptions } from './aws-options.js';
 import { S3_PRICES } from './aws-prices.js';
 
 /** The module specifier another process imports to recreate an {@link AwsStorage}. */
@@ -118,11 +118,14 @@ export class AwsStorage implements StorageBackendV1 {
       profile: settings.profile,
       credentials: settings.credentials,
     };
+    // Every request is bounded, in the Lambda runtime too (it builds its storage with the defaults).
+    const timeouts = requestTimeouts(settings);
     this.ownsClient = settings.client === undefined;
-    this.client =
-      settings.client ??
-      new S3Client({
-        ...clientConfig(connection, settings.maxSockets ?? DEFAULT_MAX_SOCKETS),
+    if (settings.client) {
+      this.client = settings.client;
+    } else {
+      this.client = new S3Client({
+        ...clientConfig(connection, settings.maxSockets ?? DEFAULT_MAX_SOCKETS, timeouts),
         ...(settings.maxAttempts !== undefined ? { maxAttempts: settings.maxAttempts } : {}),
         forcePathStyle: settings.forcePathStyle ?? false,
         // Checksums only where S3 requires them: S3-compatible stores mishandle the default
@@ -130,6 +133,8 @@ export class AwsStorage implements StorageBackendV1 {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       });
+      recordRequestSites(this.client, timeouts);
+    }
     this.reference = {
       module: AWS_ADAPTER_MODULE,
       options: definedOnly({
@@ -137,6 +142,9 @@ export class AwsStorage implements StorageBackendV1 {
         prefix: this.prefix === '' ? undefined : this.prefix,
         forcePathStyle: settings.forcePathStyle,
         ...connection,
+        // Only timeouts that differ from the defaults, so that the reference reads as the options that were set.
+        connectTimeoutMs: timeouts.connectTimeoutMs === DEFAULT_CONNECT_TIMEOUT_MS ? undefined : timeouts.connectTimeoutMs,
+        responseTimeoutMs: timeouts.responseTimeoutMs === DEFAULT_RESPONSE_TIMEOUT_MS ? undefined : timeouts.responseTimeoutMs,
       }),
     };
   }
@@ -149,14 +157,22 @@ export class AwsStorage implements StorageBackendV1 {
     if (range?.end !== undefined && range.end <= range.start) {
       return (await this.head(key, { ...(signal ? { signal } : {}) })) ? new Uint8Array(0) : undefined;
     }
+    let body;
     try {
       const response = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, ...(range ? { Range: rangeHeader(range) } : {}) }),
         { abortSignal: signal },
       );
-      return response.Body ? await response.Body.transformToByteArray() : new Uint8Array(0);
+      body = response.Body;
     } catch (error) {
       return this.missingOrThrow(error, 'GetObject', key, signal, () => (isInvalidRange(error) ? new Uint8Array(0) : undefined));
+    }
+    if (!body) return new Uint8Array(0);
+    try {
+      return await body.transformToByteArray();
+    } catch (error) {
+      // The answer began and then broke or went silent: the request's middleware saw its start only.
+      throw mapAwsError(error, { service: 'S3', operation: 'GetObject', target: this.describe(key), signal, site: requestSiteOf(body) });
     }
   }
 
@@ -349,7 +365,7 @@ export class AwsStorage implements StorageBackendV1 {
         yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       }
     } catch (error) {
-      throw mapAwsError(error, { service: 'S3', operation: 'GetObject', target: this.describe(key), signal });
+      throw mapAwsError(error, { service: 'S3', operation: 'GetObject', target: this.describe(key), signal, site: requestSiteOf(body) });
     } finally {
       // Stopping early must give the connection back.
       body.destroy();
