@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { describeWaiting, type Job, type TaskResult } from '@fanout/core';
+import { describeSetAside, describeWaiting, type Job, type TaskResult } from '@fanout/core';
 import { ErrorCode, type FanoutError } from '@fanout/spec';
 import type { CliIo } from './cli-io.js';
 import { laneLines } from './cost-report.js';
@@ -62,6 +62,9 @@ export async function reportJob(job: Job<unknown>, io: CliIo, options: ReportOpt
   if (options.output !== undefined) await writeOutputLines(settled, options.output, io);
 
   const stats = job.stats();
+  // What was found broken in storage and dealt with: the user should know, even when nothing failed.
+  for (const report of stats.setAside) io.stderr.write(`set aside ${describeSetAside(report)}\n`);
+  for (const line of stats.repaired) io.stderr.write(`repaired: ${line}\n`);
   if (options.json) {
     io.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
   } else if (options.output === undefined && failures.length === 0) {

@@ -7,6 +7,7 @@ import { JobHandle } from './job/job-handle.js';
 import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
 import { assertBudget, assertConcurrency, assertInvocationsPerSlot, assertPriced, chunkSizeFor, slotsOf, timeoutFor, type MapOptions } from './job/job-options.js';
 import { findJob, readJobInputs, readRecords } from './job/job-records.js';
+import type { SetAsideObject } from './protocol/set-aside.js';
 import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
 import { ReducedJob } from './job/reduced-job.js';
 import { createLanes, storagesOf, type Lane, type LaneBackends, type LaneStorage } from './lanes/lane.js';
@@ -15,6 +16,7 @@ import { serializeInput, streamParts } from './protocol/job-object-body.js';
 import { StorageLayout, newJobId } from './protocol/layout.js';
 import { RetryingStorage } from './protocol/retrying-storage.js';
 import { jobStorageFor, newRun, type JobStorages } from './scheduler/new-run.js';
+import type { JobStorage } from './scheduler/job-lane.js';
 import { readsStoredInputs } from './scheduler/payloads.js';
 
 export type { MapOptions } from './job/job-options.js';
@@ -109,7 +111,7 @@ export class Executor {
       jobStorage.written = jobStorage.storage.put(this.layout.jobKey(manifest.id), streamParts(parts));
       jobStorage.written.catch(() => undefined);
     }
-    const job = this.startRun<Awaited<Output>>(manifest, inlineInputs, storages, lanes, options, [], true);
+    const job = this.startRun<Awaited<Output>>(manifest, inlineInputs, storages, lanes, options, [], true, [], (jobStorage) => this.bundles.replace(jobStorage.storage, bundle));
     try {
       await Promise.all([...storages.values()].map((jobStorage) => jobStorage.written));
     } catch (error) {
@@ -155,15 +157,15 @@ export class Executor {
    */
   async attach<Output = unknown>(jobId: string, options: MapOptions = {}): Promise<Job<Output>> {
     this.assertUsable();
-    const { manifest, inputs, storages, lanes, adopt } = await this.readJob(jobId, options, true);
-    return this.startRun<Output>(manifest, inputs, storages, lanes, options, adopt, true);
+    const { manifest, inputs, storages, lanes, adopt, setAside } = await this.readJob(jobId, options, true);
+    return this.startRun<Output>(manifest, inputs, storages, lanes, options, adopt, true, setAside);
   }
 
   /** A job's statistics as far as storage tells, without invoking anything. */
   async inspect(jobId: string, options: Pick<MapOptions, 'lanes'> = {}): Promise<JobStats> {
     this.assertUsable();
-    const { manifest, storages, lanes, adopt } = await this.readJob(jobId, options, false);
-    return this.startRun(manifest, undefined, storages, lanes, {}, adopt, false).stats();
+    const { manifest, storages, lanes, adopt, setAside } = await this.readJob(jobId, options, false);
+    return this.startRun(manifest, undefined, storages, lanes, {}, adopt, false, setAside).stats();
   }
 
   /** The most recent jobs in every lane's storage, newest first. */
@@ -238,9 +240,12 @@ export class Executor {
     options: MapOptions,
     adopt: { record: ResultRecordV1; storage: LaneStorage }[],
     dispatch: boolean,
+    setAside: readonly SetAsideObject[] = [],
+    repairCode?: (jobStorage: JobStorage) => Promise<void>,
   ): JobHandle<Output> {
-    const { run, handle } = newRun<Output>({ manifest, inputs, storages, lanes, options, config: this.config, layout: this.layout, onDone: () => this.runs.delete(run) });
+    const { run, handle } = newRun<Output>({ manifest, inputs, storages, lanes, options, config: this.config, layout: this.layout, repairCode, onDone: () => this.runs.delete(run) });
     for (const { record, storage } of adopt) run.adoptRecord(record, run.lanes.find((lane) => lane.lane.storage === storage)!);
+    run.setAside.push(...setAside);
     if (dispatch) {
       this.runs.add(run);
       run.start();
@@ -251,7 +256,9 @@ export class Executor {
   /**
    * What running or inspecting the rest of a job takes: its manifest, the lanes it runs over
    * (those it was submitted with, unless `options.lanes` says otherwise), their storages, the
-   * records already there, and its inputs when some lane sends them inline.
+   * records already there, and its inputs when some lane sends them inline. For a run
+   * (`needInputs`), objects under its results that are not records are set aside; for an
+   * inspection they are only reported.
    */
   private async readJob(jobId: string, options: Pick<MapOptions, 'lanes'>, needInputs: boolean) {
     const candidates = storagesOf(options.lanes ? this.lanesFor(options.lanes) : this.lanes).map((laneStorage) => jobStorageFor(laneStorage));
@@ -272,10 +279,13 @@ export class Executor {
       inputs = await readJobInputs(located.found.storage, this.layout, manifest);
     }
     const adopt = [];
+    const setAside: SetAsideObject[] = [];
     for (const jobStorage of storages.values()) {
-      for (const record of await readRecords(jobStorage.storage, this.layout, manifest)) adopt.push({ record, storage: jobStorage.lane });
+      const read = await readRecords(jobStorage.storage, this.layout, manifest, needInputs);
+      for (const record of read.records) adopt.push({ record, storage: jobStorage.lane });
+      setAside.push(...read.setAside);
     }
-    return { manifest, inputs, storages, lanes, adopt };
+    return { manifest, inputs, storages, lanes, adopt, setAside };
   }
 
   /** The lanes a stored job runs over: every one it names must be configured here, or records would be missed. */

@@ -7,6 +7,7 @@ export { openDeployer, type OpenedDeployer } from './deployer.js';
 export { Executor, type MapOptions } from './executor.js';
 export type { Job, JobStats, JobState, LaneStats, TaskFunction, TaskReference, TaskResult, WaitOptions, WaitCondition, DurationSummary } from './job/job-types.js';
 export { describeWaiting, type WaitingSummary } from './scheduler/liveness.js';
+export { describeSetAside, type SetAsideObject } from './protocol/set-aside.js';
 export type { CostEstimate, EstimateOptions, LaneEstimate } from './cost/estimate.js';
 export type { Lane } from './lanes/lane.js';
 export type { JobSummary, CleanOptions, CleanReport } from './job/job-admin.js';

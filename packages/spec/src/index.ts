@@ -11,6 +11,7 @@ export type * from './plugin.js';
 export type * from './deployment.js';
 export {
   PROTOCOL_VERSION,
+  MAX_RECORD_BYTES,
   type InvocationInputsV1,
   type InvocationPayloadV1,
   type InvocationFailureV1,

@@ -11,6 +11,13 @@
 /** Current protocol version. Workers refuse payloads of another version with `PROTOCOL_ERROR`. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Largest result record, in bytes. Clients read records whole, so anything larger where a record
+ * belongs is refused by its size before it is read; workers never write one (the tasks whose
+ * results would not fit fail with `PAYLOAD_TOO_LARGE`).
+ */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
 /** Where an invocation's framed inputs are. */
 export type InvocationInputsV1 =
   | {

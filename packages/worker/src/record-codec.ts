@@ -1,33 +1,48 @@
-import { ErrorCode, FanoutError, PROTOCOL_VERSION, type InvocationFailureV1, type ResultRecordV1, type TaskOutcomeV1 } from '@fanout/spec';
+import { ErrorCode, FanoutError, MAX_RECORD_BYTES, PROTOCOL_VERSION, type InvocationFailureV1, type ResultRecordV1, type TaskOutcomeV1 } from '@fanout/spec';
 import { deserializeValue, serializeValue } from './serialization.js';
 import { rebuildWorkerError } from './worker-failure.js';
 
 /**
  * Encode a result record. A task whose value cannot be serialized (a function, a symbol) gets
- * its outcome replaced by a `RESULT_NOT_SERIALIZABLE` error instead of losing the whole record.
+ * its outcome replaced by a `RESULT_NOT_SERIALIZABLE` error instead of losing the whole record;
+ * when the values together would make the record larger than {@link MAX_RECORD_BYTES}, the
+ * tasks' values are replaced by `PAYLOAD_TOO_LARGE` errors, so that the record can still be read.
  */
 export function encodeRecord(record: ResultRecordV1): Buffer {
+  let encoded: Buffer;
   try {
-    return serializeValue(record);
+    encoded = serializeValue(record);
   } catch {
-    const outcomes = record.outcomes.map((outcome, offset): TaskOutcomeV1 => {
+    encoded = serializeValue({ ...record, outcomes: record.outcomes.map((outcome, offset) => serializableOutcome(outcome, record.tasks.first + offset)) });
+  }
+  if (encoded.byteLength <= MAX_RECORD_BYTES) return encoded;
+  const size = encoded.byteLength;
+  return serializeValue({
+    ...record,
+    outcomes: record.outcomes.map((outcome, offset): TaskOutcomeV1 => {
       if (!outcome.ok) return outcome;
-      try {
-        serializeValue(outcome.value);
-        return outcome;
-      } catch (error) {
-        return {
-          ok: false,
-          durationMs: outcome.durationMs,
-          error: {
-            code: ErrorCode.RESULT_NOT_SERIALIZABLE,
-            name: 'FanoutError',
-            message: `Task ${record.tasks.first + offset} returned a value that cannot be serialized: ${(error as Error).message}. Return plain data (objects, arrays, strings, numbers, Uint8Array, Date, Map, Set, BigInt).`,
-          },
-        };
-      }
-    });
-    return serializeValue({ ...record, outcomes });
+      const message = `Task ${record.tasks.first + offset} returned a value that, with the other results of its invocation, makes a result record of ${size} bytes; a record holds at most ${MAX_RECORD_BYTES}. Return less per task (write large outputs to storage and return their keys), or run fewer tasks per invocation (chunkSize).`;
+      return { ok: false, durationMs: outcome.durationMs, error: { code: ErrorCode.PAYLOAD_TOO_LARGE, name: 'FanoutError', message } };
+    }),
+  });
+}
+
+function serializableOutcome(outcome: TaskOutcomeV1, index: number): TaskOutcomeV1 {
+  if (!outcome.ok) return outcome;
+  try {
+    serializeValue(outcome.value);
+    return outcome;
+  } catch (error) {
+    const reason = (error as Error).message.replace(/\.+$/, '');
+    return {
+      ok: false,
+      durationMs: outcome.durationMs,
+      error: {
+        code: ErrorCode.RESULT_NOT_SERIALIZABLE,
+        name: 'FanoutError',
+        message: `Task ${index} returned a value that cannot be serialized: ${reason}. Return plain data (objects, arrays, strings, numbers, Uint8Array, Date, Map, Set, BigInt).`,
+      },
+    };
   }
 }
 

@@ -146,7 +146,7 @@ export class Worker {
     }
     const actual = createHash('sha256').update(bundle).digest('hex');
     if (actual !== sha256) {
-      throw new FanoutError(`The code bundle ${key} has SHA-256 ${actual}, expected ${sha256}; refusing to run it.`, {
+      throw new FanoutError(`The code bundle ${key} has SHA-256 ${actual}, expected ${sha256}; refusing to run it. The client that submitted the job replaces it with its own copy; a job re-attached elsewhere cannot, so delete the object and submit the job again.`, {
         code: ErrorCode.CODE_INTEGRITY_FAILED,
       });
     }

@@ -37,8 +37,13 @@ export function registerJobsCommand(program: Command, context: CommandContext): 
           io.stderr.write(`no jobs in storage ${storage.backend} under prefix ${prefix}/.\n`);
           return;
         }
-        const rows = jobs.map((job) => [job.id, formatTimestamp(job.createdMs), job.label, job.taskCount, job.completedTasks]);
-        io.stdout.write(`${formatTable(['JOB', 'CREATED', 'LABEL', 'TASKS', 'DONE'], rows)}\n`);
+        const readable = jobs.filter((job) => job.unreadable === undefined);
+        const rows = readable.map((job) => [job.id, formatTimestamp(job.createdMs), job.label, job.taskCount, job.completedTasks]);
+        if (rows.length) io.stdout.write(`${formatTable(['JOB', 'CREATED', 'LABEL', 'TASKS', 'DONE'], rows)}\n`);
+        // Named on stderr, so that the table stays machine-readable.
+        for (const job of jobs.filter((each) => each.unreadable !== undefined)) {
+          io.stderr.write(`unreadable job object ${job.id}: ${job.unreadable} Delete it with \`fanout clean ${job.id}\`.\n`);
+        }
       });
     });
 }

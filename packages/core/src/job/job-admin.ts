@@ -1,9 +1,17 @@
-import type { StorageBackendV1 } from '@fanout/spec';
+import { ErrorCode, FanoutError, type StorageBackendV1 } from '@fanout/spec';
 import { readJobManifest } from '../protocol/job-object.js';
 import type { StorageLayout } from '../protocol/layout.js';
 
 /** One line of `fanout jobs`. */
-export type JobSummary = { id: string; createdMs: number; label: string; taskCount: number; completedTasks: number };
+export type JobSummary = {
+  id: string;
+  createdMs: number;
+  label: string;
+  taskCount: number;
+  completedTasks: number;
+  /** Why the job object could not be read (truncated, not a job object); the other fields are then 0 or empty. */
+  unreadable?: string;
+};
 
 export type CleanOptions = {
   /** Delete these jobs. */
@@ -39,8 +47,15 @@ export async function readJobSummaries(storage: StorageBackendV1, layout: Storag
     .reverse()
     .slice(0, limit);
   return Promise.all(
-    ids.map(async (id) => {
-      const manifest = await readJobManifest(storage, layout.jobKey(id));
+    ids.map(async (id): Promise<JobSummary> => {
+      let manifest;
+      try {
+        manifest = await readJobManifest(storage, layout.jobKey(id));
+      } catch (error) {
+        // One unreadable object must not hide every other job.
+        if (!FanoutError.isInstance(error, ErrorCode.PROTOCOL_ERROR)) throw error;
+        return { id, createdMs: 0, label: '', taskCount: 0, completedTasks: 0, unreadable: error.message };
+      }
       const results = await listKeys(storage, layout.resultsPrefix(id));
       const done = new Set<number>();
       for (const { key } of results) {

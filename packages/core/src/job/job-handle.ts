@@ -162,6 +162,8 @@ export class JobHandle<Output> implements Job<Output> {
       },
       lanes: this.lanes.map((lane) => laneStats(lane, wallMs)),
       waiting: run.waiting(),
+      setAside: [...run.setAside],
+      repaired: [...run.repaired],
       costUsd: this.lanes.every((lane) => lane.priced) ? roundUsd(this.lanes.reduce((sum, lane) => sum + lane.spentUsd(), 0)) : null,
     };
   }

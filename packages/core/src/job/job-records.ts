@@ -2,6 +2,7 @@ import { ErrorCode, FanoutError, type ResultRecordV1, type StorageBackendV1 } fr
 import { decodeRecord } from '@fanout/worker';
 import { decodeJobManifest, inputsOfJobObject, readJobManifest, type JobInputs, type JobManifest } from '../protocol/job-object.js';
 import type { StorageLayout } from '../protocol/layout.js';
+import { oversizedRecord, setAside, type SetAsideObject } from '../protocol/set-aside.js';
 
 /** A job's key for an id, refusing what cannot be one (a path, say). */
 export function jobKeyOf(layout: StorageLayout, jobId: string): string {
@@ -42,19 +43,42 @@ export async function readJobInputs(storage: StorageBackendV1, layout: StorageLa
   return inputsOfJobObject(bytes, decodeJobManifest(bytes, key));
 }
 
-/** Every result record of a job in one storage. */
-export async function readRecords(storage: StorageBackendV1, layout: StorageLayout, manifest: JobManifest): Promise<ResultRecordV1[]> {
-  const records = [];
+/**
+ * Every result record of a job in one storage, and the objects that should have been records and
+ * are not (too large to be one, or not decodable). With `repair` those are set aside
+ * ({@link setAside}) so that their tasks run again; without it (an inspection) they are only reported.
+ */
+export async function readRecords(
+  storage: StorageBackendV1,
+  layout: StorageLayout,
+  manifest: JobManifest,
+  repair: boolean,
+): Promise<{ records: ResultRecordV1[]; setAside: SetAsideObject[] }> {
+  const records: ResultRecordV1[] = [];
+  const bad: SetAsideObject[] = [];
+  const refuse = async (key: string, reason: string, bytes?: Uint8Array) => {
+    bad.push(repair ? await setAside(storage, layout, key, reason, bytes) : { key, reason, movedTo: undefined });
+  };
   let cursor: string | undefined;
   do {
     const page = await storage.list(layout.resultsPrefix(manifest.id), cursor === undefined ? {} : { cursor });
-    for (const { key } of page.objects) {
+    for (const { key, size } of page.objects) {
       // Start signals and anything else under the prefix are not records.
       if (!layout.parseResultKey(manifest.id, key)) continue;
+      const oversized = oversizedRecord(size);
+      if (oversized) {
+        await refuse(key, oversized);
+        continue;
+      }
       const bytes = await storage.get(key);
-      if (bytes) records.push(decodeRecord(bytes, key));
+      if (!bytes) continue;
+      try {
+        records.push(decodeRecord(bytes, key));
+      } catch (error) {
+        await refuse(key, (error as Error).message, bytes);
+      }
     }
     cursor = page.cursor;
   } while (cursor !== undefined);
-  return records;
+  return { records, setAside: bad };
 }

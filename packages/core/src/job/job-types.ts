@@ -1,4 +1,5 @@
 import type { FanoutError, StorageRequestCounts } from '@fanout/spec';
+import type { SetAsideObject } from '../protocol/set-aside.js';
 import type { WaitingSummary } from '../scheduler/liveness.js';
 
 /** A task: an exported function of an ordinary module, taking one input. */
@@ -82,6 +83,14 @@ export type JobStats = {
    * lost or backed up after they stopped reporting. `describeWaiting` says it in words.
    */
   waiting: WaitingSummary;
+  /**
+   * Objects under the job's results that should have been records and were not (not decodable,
+   * or too large to be one), each with its key, why, and where it was moved; their tasks ran
+   * again. `describeSetAside` says it in words.
+   */
+  setAside: SetAsideObject[];
+  /** What was repaired in storage while the job ran, in words (a corrupt code bundle replaced from this client's copy). */
+  repaired: string[];
   /**
    * The job's cost so far in US dollars, by the lanes' declared prices: compute of every
    * invocation whose record was read (the platform's billed duration where it reports one, else

@@ -9,6 +9,8 @@
  *   without a record says; beside the records, so that the one listing that finds records also
  *   finds these signals.
  *
+ * - `corrupt/<key>.<time>`: an object set aside because it broke the protocol (see `set-aside.ts`).
+ *
  * Job objects sit apart from results so that listing jobs never walks their results.
  */
 export class StorageLayout {
@@ -57,6 +59,12 @@ export class StorageLayout {
     const name = key.slice(this.resultsPrefix(jobId).length);
     const match = /^(\d{10})-(\d{6})\.(started|failed)-(\d+)$/.exec(name);
     return match ? { kind: match[3] as InvocationSignal['kind'], first: Number(match[1]), count: Number(match[2]), attempt: Number(match[4]) } : undefined;
+  }
+
+  /** Where an object that broke the protocol is kept once set aside, stamped with when it was found. */
+  corruptKey(key: string, found: Date): string {
+    const relative = this.prefix && key.startsWith(`${this.prefix}/`) ? key.slice(this.prefix.length + 1) : key;
+    return this.join(`corrupt/${relative}.${found.toISOString().replace(/[-:.]/g, '')}`);
   }
 
   jobIdFromKey(key: string): string | undefined {

@@ -4,7 +4,9 @@ import type { RetryPolicy } from '../config/config-schema.js';
 import type { TaskResult } from '../job/job-types.js';
 import type { JobInputs, JobManifest } from '../protocol/job-object.js';
 import type { InvocationSignal, StorageLayout } from '../protocol/layout.js';
+import { describeSetAside, type SetAsideObject } from '../protocol/set-aside.js';
 import { BudgetGuard } from './budget-guard.js';
+import { CodeRepairs } from './code-repair.js';
 import { dispatchOrder, type JobLane, type JobStorage } from './job-lane.js';
 import { judgeLiveness, lostError, waitingOf, type WaitingSummary } from './liveness.js';
 import { payloadFor } from './payloads.js';
@@ -13,7 +15,7 @@ import { RunBookkeeping } from './run-bookkeeping.js';
 import { backoffMs, classifyFailure, isLaneFault, isolatesCulprit, retriesAllowed, splitForCulprit } from './retry-policy.js';
 import { RangeQueue } from './range-queue.js';
 import { stallAfterMs, stragglersToBackUp } from './stragglers.js';
-import { deadlineError, newUnit, type Attempt, type Unit } from './unit.js';
+import { deadlineError, describeRange, newUnit, type Attempt, type Unit } from './unit.js';
 
 /** Extra time past an invocation's own timeout before the client gives up on it. */
 const DEADLINE_GRACE_MS = 2000;
@@ -33,6 +35,8 @@ export type JobRunOptions = {
   durable: boolean;
   /** Stop dispatching before the projected cost passes this many US dollars. */
   budgetUsd: number | undefined;
+  /** Replace the code bundle in a storage where a worker found it corrupt; absent when this client has no copy. */
+  repairCode: ((jobStorage: JobStorage) => Promise<void>) | undefined;
   /** Called for every task as it completes, in completion order. */
   onResult: (result: TaskResult<unknown>) => void;
   /** Called once, when every task has an outcome. */
@@ -58,11 +62,13 @@ export class JobRun extends RunBookkeeping {
   /** When a record last settled tasks or a start signal was seen (epoch ms): a job with none for a while has stalled. */
   private lastProgressMs = Date.now();
   private resentLost = 0;
+  private readonly codeRepairs: CodeRepairs;
   private suspectBackups = 0;
 
   constructor(private readonly options: JobRunOptions) {
     super(options.manifest, options.lanes, options.retries, options.onResult);
     this.budget = new BudgetGuard(options.budgetUsd, options.lanes, () => this.running);
+    this.codeRepairs = new CodeRepairs(options.manifest.code.key, options.repairCode, (message) => this.repaired.push(message));
     for (const jobStorage of new Set(options.lanes.filter((lane) => lane.mode === 'async').map((lane) => lane.jobStorage))) {
       const lanes = options.lanes.filter((lane) => lane.jobStorage === jobStorage);
       this.pollers.set(
@@ -76,6 +82,7 @@ export class JobRun extends RunBookkeeping {
           isStarting: () => [...this.running].some((attempt) => lanes.includes(attempt.lane) && attempt.acceptedMs !== undefined && attempt.runningSinceMs === undefined),
           onRecord: (record) => this.settleRecord(record, undefined, lanes[0]!),
           onStarted: (signal) => this.onStarted(signal, lanes),
+          onSetAside: (report, range) => this.onSetAside(report, range),
           onFailed: (signal, error) => this.attemptOf(signal, lanes).forEach((attempt) => this.failAttempt(attempt, error)),
           onError: () => {
             // A failed listing is retried on the next poll; deadlines bound the wait.
@@ -196,6 +203,17 @@ export class JobRun extends RunBookkeeping {
     if (!this.endAttempt(attempt)) return;
     const { unit, lane } = attempt;
     if (this.finished || this.isSettled(unit.first, unit.count)) return this.pump();
+    const repair = this.codeRepairs.after(attempt, error);
+    if (repair) {
+      repair.then(
+        () => {
+          if (unit.inFlight.size === 0 && !this.isSettled(unit.first, unit.count)) this.queue.putFirst(unit);
+          this.pump();
+        },
+        (repairError: unknown) => this.failUnit(unit, repairError),
+      );
+      return;
+    }
     const failure = classifyFailure(error);
     const laneFault = isLaneFault(failure, error);
     lane.counters.failures[failure] = (lane.counters.failures[failure] ?? 0) + 1;
@@ -313,6 +331,15 @@ export class JobRun extends RunBookkeeping {
       if (attempt.runningSinceMs !== undefined || attempt.acceptedMs === undefined) continue;
       attempt.runningSinceMs = now;
       attempt.lane.lane.starts.started(now - attempt.acceptedMs, now);
+    }
+  }
+
+  /** A bad object stood where the range's record belongs and was set aside: its attempts run again now, not at their deadline. */
+  private onSetAside(report: SetAsideObject, { first, count }: { first: number; count: number }): void {
+    this.setAside.push(report);
+    const error = new FanoutError(`The record of tasks ${describeRange({ first, count })} was unusable: ${describeSetAside(report)}`, { code: ErrorCode.PROTOCOL_ERROR, retryable: true });
+    for (const attempt of [...this.running]) {
+      if (attempt.unit.first === first && attempt.unit.count === count) this.failAttempt(attempt, error);
     }
   }
 

@@ -29,11 +29,13 @@ export type NewRunOptions = {
   options: MapOptions;
   config: ResolvedConfig;
   layout: StorageLayout;
+  /** Replace the job's code bundle in a storage from this client's copy; absent for a re-attached job, which has none. */
+  repairCode: ((jobStorage: JobStorage) => Promise<void>) | undefined;
   onDone: () => void;
 };
 
 /** A run over its lanes and the handle that reports it, bound to each other. */
-export function newRun<Output>({ manifest, inputs, storages, lanes, options, config, layout, onDone }: NewRunOptions): { run: JobRun; handle: JobHandle<Output> } {
+export function newRun<Output>({ manifest, inputs, storages, lanes, options, config, layout, repairCode, onDone }: NewRunOptions): { run: JobRun; handle: JobHandle<Output> } {
   const reported = new Set<LaneStorage>();
   const jobLanes = lanes.map((lane) => {
     const first = !reported.has(lane.storage);
@@ -52,6 +54,7 @@ export function newRun<Output>({ manifest, inputs, storages, lanes, options, con
     backups: options.backups ?? config.defaults.backups,
     durable: options.durable ?? config.defaults.durable,
     budgetUsd: options.budgetUsd,
+    repairCode,
     onResult: (result) => handle.recordResult(result),
     onDone: () => {
       onDone();

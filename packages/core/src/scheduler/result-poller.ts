@@ -1,6 +1,7 @@
-import type { FanoutError, ResultRecordV1, StorageBackendV1 } from '@fanout/spec';
+import { ErrorCode, FanoutError, type ResultRecordV1, type StorageBackendV1 } from '@fanout/spec';
 import { decodeInvocationFailure, decodeRecord } from '@fanout/worker';
 import type { InvocationSignal, StorageLayout } from '../protocol/layout.js';
+import { oversizedRecord, setAside, type SetAsideObject } from '../protocol/set-aside.js';
 
 /** Shortest and longest pause between listings, in milliseconds. */
 export const POLL_MIN_MS = 25;
@@ -24,6 +25,8 @@ export type ResultPollerOptions = {
   onRecord: (record: ResultRecordV1) => void;
   /** A start signal was listed: attempt `attempt` at the range began (see `liveness.ts`). */
   onStarted: (signal: InvocationSignal) => void;
+  /** An object where a record of `range` belongs was not one; it has been set aside (see `set-aside.ts`). */
+  onSetAside: (report: SetAsideObject, range: { first: number; count: number }) => void;
   /** The platform reported that attempt `attempt` at the range failed without a record. */
   onFailed: (signal: InvocationSignal, error: FanoutError) => void;
   onError: (error: unknown) => void;
@@ -98,12 +101,17 @@ export class ResultPoller {
         }
         found += await this.readOnce(key, signal, (bytes) => this.options.onFailed(signal, decodeInvocationFailure(bytes, key)));
       }
-      for (const { key } of page.objects) {
+      for (const { key, size } of page.objects) {
         if (this.stopped) return found;
         if (this.seen.has(key)) continue;
         const range = layout.parseResultKey(jobId, key);
-        if (range) found += await this.readOnce(key, range, (bytes) => this.options.onRecord(decodeRecord(bytes, key)));
-        else if (!layout.parseSignalKey(jobId, key)) this.seen.add(key);
+        if (!range) {
+          if (!layout.parseSignalKey(jobId, key)) this.seen.add(key);
+          continue;
+        }
+        const oversized = oversizedRecord(size);
+        if (oversized && !this.options.isSettled(range.first, range.count)) await this.setAside(key, range, oversized);
+        else found += await this.readOnce(key, range, (bytes) => this.options.onRecord(decodeRecord(bytes, key)));
       }
       cursor = page.cursor;
     } while (cursor !== undefined && !this.stopped);
@@ -121,7 +129,26 @@ export class ResultPoller {
     const bytes = await this.options.storage.get(key);
     if (!bytes || this.stopped) return 0;
     this.seen.add(key);
-    use(bytes);
+    try {
+      use(bytes);
+    } catch (error) {
+      if (!FanoutError.isInstance(error, ErrorCode.PROTOCOL_ERROR)) throw error;
+      await this.setAside(key, range, error.message, bytes);
+      return 0;
+    }
     return 1;
+  }
+
+  /**
+   * Move a bad object out of the range's way and report it. Unseen again once gone: the range's
+   * next record is written under the same key.
+   */
+  private async setAside(key: string, range: { first: number; count: number }, reason: string, bytes?: Uint8Array): Promise<void> {
+    this.seen.add(key);
+    try {
+      this.options.onSetAside(await setAside(this.options.storage, this.options.layout, key, reason, bytes), range);
+    } finally {
+      this.seen.delete(key);
+    }
   }
 }

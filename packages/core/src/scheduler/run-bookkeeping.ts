@@ -3,6 +3,7 @@ import { addRequestCounts, emptyRequestCounts } from '@fanout/worker';
 import type { RetryPolicy } from '../config/config-schema.js';
 import type { TaskResult } from '../job/job-types.js';
 import type { JobManifest } from '../protocol/job-object.js';
+import type { SetAsideObject } from '../protocol/set-aside.js';
 import type { JobLane } from './job-lane.js';
 import type { Attempt, Unit } from './unit.js';
 
@@ -43,6 +44,10 @@ export abstract class RunBookkeeping {
     lastFinishedMs: 0,
   };
   completed = 0;
+  /** Objects under the job's results that were not records, set aside (or, inspecting, found). */
+  readonly setAside: SetAsideObject[] = [];
+  /** What was repaired in storage while the job ran (a corrupt code bundle replaced), in words. */
+  readonly repaired: string[] = [];
   protected readonly running = new Set<Attempt>();
   protected finished = false;
   private readonly userRetries = new Map<number, number>();
@@ -121,7 +126,10 @@ export abstract class RunBookkeeping {
       }
       lane.counters.tasks += 1;
       const code = outcome.error.code as ErrorCode;
-      const error = new FanoutError(`Task ${index} threw ${outcome.error.name}: ${outcome.error.message}`, {
+      // A task that threw is described as such; the worker's own verdicts (a result that cannot
+      // be serialized or stored) already say what happened to which task.
+      const message = code === ErrorCode.USER_CODE_ERROR ? `Task ${index} threw ${outcome.error.name}: ${outcome.error.message}` : outcome.error.message;
+      const error = new FanoutError(message, {
         code,
         fault: defaultFaultOf(code),
         taskIndex: index,
