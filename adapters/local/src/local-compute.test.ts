@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serialize } from 'node:v8';
 import { FanoutError, type ErrorCode, type InvocationPayloadV1, type ResultRecordV1 } from '@fanout/spec';
-import { decodeRecord, frame, serializeValue } from '@fanout/worker';
+import { decodeInvocationFailure, decodeRecord, frame, serializeValue } from '@fanout/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invocationPayload } from '../test/invocation-payload.js';
 import { LOCAL_STORED_INPUTS_ABOVE_BYTES, LocalCompute } from './local-compute.js';
@@ -146,6 +146,22 @@ describe('LocalCompute invocations', () => {
     expect(await compute.invoke(payload, { mode: 'async' })).toEqual({ mode: 'async' });
     const stored = await waitFor(() => storage.get(payload.resultKey), 10_000);
     expect(decodeRecord(stored, 'stored').outcomes[0]).toMatchObject({ ok: true, value: 81 });
+  });
+
+  it('in async mode reports a crashed invocation at its failedKey, as a platform failure destination would', async () => {
+    const reporting = new LocalCompute({ storageReference: storage.reference, workers: 1, memoryMb: 256, failureStorage: storage });
+    try {
+      const payload = payloadFor('exit', [3], { respond: false });
+      const failedKey = `${payload.resultKey}.failed-1`;
+      await reporting.invoke({ ...payload, failedKey }, { mode: 'async' });
+      const failure = decodeInvocationFailure(await waitFor(() => storage.get(failedKey), 10_000), failedKey);
+      expect(failure.code).toBe('WORKER_CRASHED');
+      expect(failure.retryable).toBe(true);
+      expect(failure.message).toContain('code 3');
+      expect(await storage.get(payload.resultKey), 'no record').toBeUndefined();
+    } finally {
+      await reporting.dispose();
+    }
   });
 
   it('keeps the first record when a second attempt writes the same result key', async () => {

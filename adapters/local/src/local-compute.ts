@@ -7,6 +7,7 @@ import {
   ErrorCode,
   FanoutError,
   PAYLOAD_ENVELOPE_BYTES,
+  type StorageBackendV1,
   type ComputeBackendV1,
   type ComputeCapabilitiesV1,
   type InvocationPayloadV1,
@@ -14,7 +15,7 @@ import {
   type InvokeResultV1,
   type StorageReferenceV1,
 } from '@fanout/spec';
-import { rebuildWorkerError } from '@fanout/worker';
+import { encodeInvocationFailure, rebuildWorkerError } from '@fanout/worker';
 import {
   classifyChildExit,
   disposedError,
@@ -102,6 +103,14 @@ export type LocalComputeSettings = {
    * when the pool is made. Default: none. See the `env` compute option.
    */
   env?: LocalEnvironmentOption;
+  /**
+   * The storage the workers write to, opened in this process: where an asynchronous invocation
+   * that ended without a record (its child crashed, ran out of memory or past its deadline, or
+   * the worker refused the payload) is reported at the payload's `failedKey`, as a cloud
+   * platform's failure destination would, so that the client learns of it at its next listing
+   * instead of at the invocation's deadline. Without it such failures go unreported.
+   */
+  failureStorage?: StorageBackendV1;
 };
 
 type Outcome = { record: Uint8Array | undefined } | { error: FanoutError };
@@ -148,6 +157,7 @@ export class LocalCompute implements ComputeBackendV1 {
   private readonly storageReference: StorageReferenceV1;
   private readonly baseDirectory: string;
   private readonly environment: WorkerEnvironment;
+  private readonly failureStorage: StorageBackendV1 | undefined;
   /** The pool's private folder, made when the first child starts and removed by `dispose()`. */
   private folders: WorkerFolders | undefined;
   private readonly slots: Slot[] = [];
@@ -176,6 +186,7 @@ export class LocalCompute implements ComputeBackendV1 {
     }
     this.storageReference = storageReference;
     this.baseDirectory = settings.baseDirectory ?? process.cwd();
+    this.failureStorage = settings.failureStorage;
     // Read once, now: every child of the pool sees the same variables.
     this.environment = new WorkerEnvironment(resolveEnvironmentOption(settings.env));
     this.workers = workers;
@@ -213,8 +224,8 @@ export class LocalCompute implements ComputeBackendV1 {
   /**
    * Run the worker on one payload in a child process, queueing (first in, first out) while all
    * children are busy. `sync` resolves with the record; `async` resolves once the work is queued,
-   * and its outcome is then only visible in storage, as on a cloud platform (a failure is not
-   * reported: the client's deadline re-invokes).
+   * and its outcome is then only visible in storage, as on a cloud platform: its record, or what
+   * ended it without one at the payload's `failedKey` (see `failureStorage`).
    */
   invoke(payload: InvocationPayloadV1, options: InvokeOptions): Promise<InvokeResultV1> {
     const mode = options?.mode;
@@ -240,8 +251,10 @@ export class LocalCompute implements ComputeBackendV1 {
       const settle =
         mode === 'sync'
           ? (outcome: Outcome) => ('error' in outcome ? reject(outcome.error) : resolve({ mode: 'sync', record: outcome.record }))
-          : // Asynchronous work reports through storage only; its outcome here has no listener.
-            () => undefined;
+          : // Asynchronous work reports through storage only: its record, or the failure at failedKey.
+            (outcome: Outcome) => {
+              if ('error' in outcome) this.reportFailure(payload, outcome.error, signal);
+            };
       const invocation: Invocation = {
         id: (this.nextId += 1),
         payload,
@@ -261,6 +274,16 @@ export class LocalCompute implements ComputeBackendV1 {
       this.dispatch();
       if (mode === 'async') resolve({ mode: 'async' });
     });
+  }
+
+  /**
+   * Write what ended an asynchronous invocation without a record at its `failedKey`. Not for an
+   * invocation the client aborted or this pool's disposal ended: nobody waits for those. A failed
+   * write is not retried: the client's start and run deadlines still find the invocation.
+   */
+  private reportFailure(payload: InvocationPayloadV1, error: FanoutError, signal: AbortSignal | undefined): void {
+    if (!this.failureStorage || payload.failedKey === undefined || signal?.aborted || this.disposed) return;
+    this.failureStorage.put(payload.failedKey, encodeInvocationFailure(error, error.logTail)).catch(() => undefined);
   }
 
   /** Kill every child and fail queued and running invocations with `DISPOSED`. */

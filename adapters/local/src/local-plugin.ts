@@ -30,6 +30,7 @@ export const localPlugin = {
       memoryMb,
       env,
       baseDirectory: context.baseDirectory,
+      failureStorage: context.storage,
     });
   },
 } as const satisfies AdapterPluginV1;
