@@ -1,22 +1,26 @@
 import { describeChaos } from './chaos/chaos-group.js';
+import { describeLiveness } from './chaos/liveness-group.js';
 import { describeComputeConformance } from './compute/compute-conformance.js';
 import type { ConformanceEnvironment } from './environment.js';
 import { computeFactoryFromAdapter, storageFactoryFromAdapter, type AdapterSetup } from './factories.js';
 import { describeJobs } from './jobs/jobs-group.js';
+import { describeCorruption } from './jobs/corruption-group.js';
 import { describeJobRecovery } from './jobs/recovery-group.js';
 import { describeLanes } from './jobs/lanes-group.js';
 import { describeStorageConformance } from './storage/storage-conformance.js';
 
 /**
- * Whole jobs through core on the adapter: the jobs, recovery, lanes and chaos groups. Needs a plugin with
+ * Whole jobs through core on the adapter: the jobs, recovery, damaged-objects, lanes, chaos and liveness groups. Needs a plugin with
  * compute, and storage from it or from `setup.storagePlugin`. Call it at the top level of a vitest
  * test file.
  */
 export function describeAdapterConformance(setup: AdapterSetup, environment: ConformanceEnvironment = {}): void {
   describeJobs(setup, environment);
   describeJobRecovery(setup, environment);
+  describeCorruption(setup, environment);
   describeLanes(setup, environment);
   describeChaos(setup, environment);
+  describeLiveness(setup, environment);
 }
 
 /** The suites {@link describeConformance} runs. */

@@ -40,9 +40,11 @@ export { describeComputeFailures, describeComputeCancellation } from './compute/
 export { TASK_BUNDLE_SOURCE, TASK_BUNDLE_SHA256 } from './compute/task-bundle.js';
 export { describeJobs, JOB_TASKS } from './jobs/jobs-group.js';
 export { describeJobRecovery } from './jobs/recovery-group.js';
+export { describeCorruption, OVERSIZED_RECORD_BYTES } from './jobs/corruption-group.js';
 export { describeLanes, LANE_TASKS } from './jobs/lanes-group.js';
 export { describeChaos, CHAOS_TASKS, CHAOS_BOUND_MS } from './chaos/chaos-group.js';
 export { CHAOS_SCENARIOS, type ChaosScenario } from './chaos/chaos-scenarios.js';
+export { describeLiveness, LIVENESS_TASKS, LIVENESS_SLOWDOWN } from './chaos/liveness-group.js';
 export { describeAdapterConformance, describeConformance, type ConformanceSuite } from './adapter-conformance.js';
 export {
   FaultInjectingStorage,

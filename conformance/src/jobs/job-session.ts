@@ -1,5 +1,5 @@
 import { connect, ErrorCode, FanoutError, type Executor, type Job } from '@fanout/core';
-import type { AdapterPluginV1, ComputeBackendV1, ComputePluginContextV1 } from '@fanout/spec';
+import type { AdapterPluginV1, ComputeBackendV1, ComputePluginContextV1, StorageBackendV1 } from '@fanout/spec';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { ResolvedEnvironment } from '../environment.js';
 import { resolveOptions, type AdapterSetup } from '../factories.js';
@@ -17,6 +17,8 @@ export type JobGroupSession = {
    * with its folder storage at that root).
    */
   connect(override?: PluginOverride, besideLocal?: { root: string }): Promise<Executor>;
+  /** The group's storage as a plain backend, to look at or damage what jobs stored; disposed after the group. */
+  storage(): Promise<StorageBackendV1>;
 };
 
 /**
@@ -27,6 +29,7 @@ export type JobGroupSession = {
 export function openJobGroup(setup: AdapterSetup, environment: ResolvedEnvironment): JobGroupSession {
   const namespace = environment.newNamespace();
   const executors: Executor[] = [];
+  const storages: StorageBackendV1[] = [];
   let options: { compute: Record<string, unknown>; storage: Record<string, unknown> } | undefined;
   const storagePlugin = setup.storagePlugin ?? setup.plugin;
   const baseDirectory = setup.baseDirectory ?? process.cwd();
@@ -37,6 +40,7 @@ export function openJobGroup(setup: AdapterSetup, environment: ResolvedEnvironme
 
   afterAll(async () => {
     for (const executor of executors.splice(0)) await executor.dispose().catch(() => undefined);
+    for (const storage of storages.splice(0)) await storage.dispose?.().catch(() => undefined);
     if (!options || !storagePlugin.createStorage) return;
     // A plain instance, not a fault-injecting one, so that the cleanup itself does not fail.
     const storage = await storagePlugin.createStorage(options.storage, { configPath: 'storage.options', baseDirectory });
@@ -49,6 +53,12 @@ export function openJobGroup(setup: AdapterSetup, environment: ResolvedEnvironme
 
   return {
     namespace,
+    async storage() {
+      if (!options || !storagePlugin.createStorage) throw new Error('A job group opened its storage before its setup ran, or its plugin makes no storage.');
+      const storage = await storagePlugin.createStorage(options.storage, { configPath: 'storage.options', baseDirectory });
+      storages.push(storage);
+      return storage;
+    },
     async connect(override = {}, besideLocal) {
       if (!options) throw new Error('A job group connected before its setup ran.');
       const compute = override.compute ?? setup.plugin;

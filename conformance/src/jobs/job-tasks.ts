@@ -1,6 +1,7 @@
 /**
- * The task module the job groups ship to workers through core. It imports nothing, so it bundles
- * into a small file on any platform. Each export is one behaviour under test.
+ * The task module the job groups ship to workers through core. It imports nothing at its top (one
+ * task loads `node:fs` when it needs it), so it bundles into a small file on any platform. Each
+ * export is one behaviour under test.
  */
 
 /** The square of a number. */
@@ -30,6 +31,26 @@ export function squareUnlessMultipleOfSeven(value: number): number {
 
 /** The square of `value`, after pausing `pauseMs`: tasks that take long enough to interrupt. */
 export async function pausedSquare(input: { value: number; pauseMs: number }): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, input.pauseMs));
+  return input.value * input.value;
+}
+
+/**
+ * `pausedSquare`, except that an input carrying `crashDirectory` ends its worker process the first
+ * time it runs (exit code 70, before any result is written), leaving a marker file in that
+ * directory so that the next attempt runs normally. The directory must be one the workers share
+ * (a folder on this machine for local and emulated backends).
+ */
+export async function squareCrashingOnce(input: { value: number; pauseMs: number; crashDirectory?: string }): Promise<number> {
+  if (input.crashDirectory !== undefined) {
+    const { existsSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const marker = `${input.crashDirectory}/${input.value}`;
+    if (!existsSync(marker)) {
+      mkdirSync(input.crashDirectory, { recursive: true });
+      writeFileSync(marker, '');
+      process.exit(70);
+    }
+  }
   await new Promise((resolve) => setTimeout(resolve, input.pauseMs));
   return input.value * input.value;
 }
