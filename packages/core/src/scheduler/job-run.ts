@@ -331,6 +331,7 @@ export class JobRun extends RunBookkeeping {
       if (attempt.runningSinceMs !== undefined || attempt.acceptedMs === undefined) continue;
       attempt.runningSinceMs = now;
       attempt.lane.lane.starts.started(now - attempt.acceptedMs, now);
+      attempt.lane.runs.started(attempt.acceptedMs, now);
     }
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StartWatch } from '../lanes/start-watch.js';
 import type { JobLane } from './job-lane.js';
-import { judgeLiveness, MAX_SUSPECT_BACKUPS, RunWatch } from './liveness.js';
+import { judgeLiveness, lostError, MAX_SUSPECT_BACKUPS, RunWatch } from './liveness.js';
 import { newUnit, type Attempt } from './unit.js';
 
 const NOW = 1_000_000;
@@ -44,6 +44,23 @@ describe('judgeLiveness', () => {
     const running = new Set([waiting, attempt(lane, 1_500, 1_400)]);
     expect(judgeLiveness({ running, listedMs: () => NOW - 600, backups: true }).lost).toEqual([]);
     expect(judgeLiveness({ running, listedMs: () => NOW, backups: true }).lost).toEqual([waiting]);
+  });
+
+  it('finds an accepted invocation lost once one accepted after it has run a second, before its start deadline', () => {
+    // A platform at its concurrency limit queues events: starts take as long as the queue, but follow acceptance order.
+    const lane = laneWith(Array.from({ length: 20 }, () => 5_000));
+    const passedOver = attempt(lane, 3_000);
+    const later = attempt(lane, 2_000, 500);
+    const running = new Set([passedOver, later]);
+    const judge = (now: number) => judgeLiveness({ running, listedMs: () => now, backups: true, now }).lost;
+    lane.runs.started(later.acceptedMs!, NOW - 500);
+    expect(judge(NOW), 'the later one started only half a second ago').toEqual([]);
+    expect(judge(NOW + 600)).toEqual([passedOver]);
+    expect(lostError(passedOver, NOW + 600).message).toMatch(/accepted after them have been running for over 1 s/);
+    const earlier = attempt(lane, 4_000);
+    expect(judgeLiveness({ running: new Set([earlier]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'still passed over once the later one finished').toEqual([earlier]);
+    const after = attempt(laneWith(Array.from({ length: 20 }, () => 5_000)), 1_000);
+    expect(judgeLiveness({ running: new Set([after]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'nothing accepted later has started').toEqual([]);
   });
 
   it('re-sends a range once while the lane has not shown that its workers signal', () => {

@@ -12,8 +12,9 @@ import { describeRange, type Attempt } from './unit.js';
  * `StartWatch`) and how long this job's take to run there (`RunWatch`), and judges against
  * that, in seconds:
  *
- * - **lost**: accepted, and no start signal long after the lane's invocations usually start: the
- *   range is sent again at once (`INVOCATION_LOST`, `retries.lost`);
+ * - **lost**: accepted, and no start signal long after the lane's invocations usually start, or
+ *   a while after one accepted later did: the range is sent again at once (`INVOCATION_LOST`,
+ *   `retries.lost`);
  * - **suspect**: started, and running far longer than this job's invocations usually run (a
  *   crashed worker writes no record): the range gets a backup, and the original gives its slot
  *   up, since a crashed invocation holds no compute. First record wins, so a slow original that
@@ -23,6 +24,16 @@ import { describeRange, type Attempt } from './unit.js';
  * judged by invocation deadlines alone, as before. Until a lane has shown either, a range may be
  * re-sent as lost once, so that an old worker running long tasks costs at most one duplicate.
  */
+
+/**
+ * An accepted invocation is also lost once one accepted after it on the same lane has been
+ * running this long. A platform that queues what it cannot run yet (a function at its
+ * concurrency limit) starts events roughly in the order it accepted them, so a start latency
+ * learned under such a queue is as long as the queue; being overtaken is the sharper sign. The
+ * order is not strict, hence the margin; a mistake costs one duplicate invocation, whose record
+ * is discarded.
+ */
+const OVERTAKEN_AFTER_MS = 1_000;
 
 /** A range is suspect once it has run this many times the job's 90th-percentile run time... */
 const SUSPECT_FACTOR = 4;
@@ -36,6 +47,23 @@ export const MAX_SUSPECT_BACKUPS = 2;
 export class RunWatch {
   /** From the start signal being listed to the record being listed. */
   readonly runs = new LatencyWindow();
+  /** Starts listed less than {@link OVERTAKEN_AFTER_MS} ago, oldest first, by when their invocation was accepted. */
+  private readonly recentStarts: Array<{ acceptedMs: number; startedMs: number }> = [];
+  /** The latest acceptance among invocations running for {@link OVERTAKEN_AFTER_MS} or more. */
+  private passedMs = -Infinity;
+
+  /** An invocation accepted at `acceptedMs` was listed as started at `startedMs`. */
+  started(acceptedMs: number, startedMs: number): void {
+    this.recentStarts.push({ acceptedMs, startedMs });
+  }
+
+  /** Invocations accepted before this time that have not started were passed over (see {@link OVERTAKEN_AFTER_MS}). */
+  overtakenBefore(now: number): number {
+    while (this.recentStarts.length && now - this.recentStarts[0]!.startedMs >= OVERTAKEN_AFTER_MS) {
+      this.passedMs = Math.max(this.passedMs, this.recentStarts.shift()!.acceptedMs);
+    }
+    return this.passedMs;
+  }
 
   /** How long a started invocation may run before it is suspect, or `undefined` before enough runs were measured. */
   suspectAfterMs(): number | undefined {
@@ -50,10 +78,13 @@ export type LivenessView = {
   /** When the latest completed listing of a lane's storage began: what was written before it has been seen. */
   listedMs: (lane: JobLane) => number;
   backups: boolean;
+  /** The time to judge at (epoch ms). Default: now. */
+  now?: number;
 };
 
+
 /** The asynchronous attempts that are lost or suspect now. */
-export function judgeLiveness({ running, listedMs, backups }: LivenessView): { lost: Attempt[]; suspect: Attempt[] } {
+export function judgeLiveness({ running, listedMs, backups, now = Date.now() }: LivenessView): { lost: Attempt[]; suspect: Attempt[] } {
   const lost: Attempt[] = [];
   const suspect: Attempt[] = [];
   for (const attempt of running) {
@@ -63,7 +94,10 @@ export function judgeLiveness({ running, listedMs, backups }: LivenessView): { l
       const { starts } = attempt.lane.lane;
       const deadline = starts.startDeadlineMs();
       const mayResend = starts.signals === true || attempt.unit.lostResends === 0;
-      if (deadline !== undefined && mayResend && listed > attempt.acceptedMs + deadline) lost.push(attempt);
+      if (deadline === undefined || !mayResend) continue;
+      const late = listed > attempt.acceptedMs + deadline;
+      const passed = starts.signals === true && attempt.acceptedMs < attempt.lane.runs.overtakenBefore(now);
+      if (late || passed) lost.push(attempt);
       continue;
     }
     const limit = attempt.lane.runs.suspectAfterMs();
@@ -80,8 +114,12 @@ export function judgeLiveness({ running, listedMs, backups }: LivenessView): { l
 export function lostError(attempt: Attempt, now = Date.now()): FanoutError {
   const waited = ((now - attempt.acceptedMs!) / 1000).toFixed(1);
   const usual = attempt.lane.lane.starts.starts.quantile(0.9) ?? 0;
+  const why =
+    attempt.acceptedMs! < attempt.lane.runs.overtakenBefore(now)
+      ? `invocations accepted after them have been running for over ${OVERTAKEN_AFTER_MS / 1000} s`
+      : `this lane's invocations start within ${Math.round(usual)} ms`;
   return new FanoutError(
-    `Tasks ${describeRange(attempt.unit)} were accepted by lane ${attempt.lane.name} ${waited} s ago and never started (this job's invocations there start within ${Math.round(usual)} ms); the platform dropped the invocation.`,
+    `Tasks ${describeRange(attempt.unit)} were accepted by lane ${attempt.lane.name} ${waited} s ago and have not started, while ${why}: the platform lost the invocation, so it is sent again.`,
     { code: ErrorCode.INVOCATION_LOST, retryable: true, fault: 'backend' },
   );
 }

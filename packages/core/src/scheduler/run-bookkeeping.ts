@@ -176,7 +176,9 @@ export abstract class RunBookkeeping {
       if (attempt.unit.first !== first || attempt.unit.count !== count) continue;
       if (attempt.lane.mode === 'async' && attempt.number === record.attempt && !record.signalled) attempt.lane.lane.starts.signals ??= false;
       // An asynchronous range's record, listed: how long this job's invocations run once started.
-      if (attempt.runningSinceMs !== undefined) attempt.lane.runs.runs.add(Date.now() - attempt.runningSinceMs);
+      // Only the attempt that wrote it: an original that crashed and was backed up would count
+      // its wait for the backup as a run, and each such sample would make the next crash slower to suspect.
+      if (attempt.runningSinceMs !== undefined && attempt.number === record.attempt) attempt.lane.runs.runs.add(Date.now() - attempt.runningSinceMs);
       this.endAttempt(attempt);
     }
   }
