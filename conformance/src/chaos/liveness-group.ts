@@ -11,9 +11,18 @@ import { collectResults, expectEveryResultOnce, openJobGroup } from '../jobs/job
 import { squareCrashingOnce } from '../jobs/job-tasks.js';
 import { capability, conformanceTest } from '../support/conformance-test.js';
 
-/** Tasks per liveness job, and each one's pause: enough work that the fault-free job takes a few seconds on an emulator. */
+/** Tasks per liveness job. */
 export const LIVENESS_TASKS = 1000;
-const LIVENESS_PAUSE_MS = 10;
+/**
+ * How long the fault-free job should take, about. Each task pauses for a time chosen from a
+ * first job of 10 ms tasks so that the job takes this long on the backend under test: a
+ * backend that runs many invocations at once gets longer tasks. A job of a second or two would
+ * measure little but fixed costs (a suspicion needs a second at least, a replacement worker a
+ * cold start), which no job of real work is made of.
+ */
+export const LIVENESS_TARGET_MS = 5000;
+const FIRST_PAUSE_MS = 10;
+const MAX_PAUSE_MS = 100;
 /** A faulty job may take this many times the fault-free job of the same run. */
 export const LIVENESS_SLOWDOWN = 3;
 /** Share of invocations dropped, and of tasks that crash their worker once. */
@@ -41,10 +50,12 @@ export function describeLiveness(setup: AdapterSetup, environment: ConformanceEn
     const crashRoot = await mkdtemp(join(tmpdir(), 'fanout-liveness-'));
     afterAll(() => rm(crashRoot, { recursive: true, force: true }));
 
+    let pauseMs = FIRST_PAUSE_MS;
+    let sized = false;
     const run = async (executor: Executor, crashDirectory?: string): Promise<Timed> => {
       const inputs = Array.from({ length: LIVENESS_TASKS }, (_, value) => ({
         value,
-        pauseMs: LIVENESS_PAUSE_MS,
+        pauseMs,
         ...(crashDirectory !== undefined && value % CRASH_EVERY === CRASH_EVERY - 1 ? { crashDirectory } : {}),
       }));
       const started = Date.now();
@@ -54,18 +65,24 @@ export function describeLiveness(setup: AdapterSetup, environment: ConformanceEn
       expectEveryResultOnce(collected, LIVENESS_TASKS, (index) => index * index);
       return { wallMs, stats: job.stats() };
     };
-    /** The same job without faults, just before the faulty one: warm workers both. */
+    /** The same job without faults, just before the faulty one: warm workers both. The first one sizes the tasks. */
     const baseline = async (): Promise<Timed> => {
       const executor = await group.connect();
       try {
         await run(executor);
+        if (!sized) {
+          // Measured warm: the first job of an executor pays for cold starts.
+          const sizing = await run(executor);
+          pauseMs = Math.min(MAX_PAUSE_MS, Math.max(FIRST_PAUSE_MS, Math.round((FIRST_PAUSE_MS * LIVENESS_TARGET_MS) / sizing.wallMs)));
+          sized = true;
+        }
         return await run(executor);
       } finally {
         await executor.dispose();
       }
     };
     const describeRun = (label: string, { wallMs, stats }: Timed) =>
-      `${label}: ${wallMs} ms, ${stats.invocations.attempts} invocations (${stats.invocations.planned} planned, ${stats.invocations.retried} retried, ${stats.invocations.backups} backups, ${stats.waiting.resentLost} re-sent as lost, ${stats.waiting.suspectBackups} backed up as stalled)`;
+      `${label}: ${wallMs} ms with ${pauseMs} ms tasks, ${stats.invocations.attempts} invocations (${stats.invocations.planned} planned, ${stats.invocations.retried} retried, ${stats.invocations.backups} backups, ${stats.waiting.resentLost} re-sent as lost, ${stats.waiting.suspectBackups} backed up as stalled)`;
 
     conformanceTest(
       resolved,

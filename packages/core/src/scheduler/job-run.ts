@@ -8,7 +8,7 @@ import { describeSetAside, type SetAsideObject } from '../protocol/set-aside.js'
 import { BudgetGuard } from './budget-guard.js';
 import { CodeRepairs } from './code-repair.js';
 import { dispatchOrder, type JobLane, type JobStorage } from './job-lane.js';
-import { judgeLiveness, lostError, waitingOf, type WaitingSummary } from './liveness.js';
+import { judgeLiveness, lostError, pollCeilingMs, waitingOf, type WaitingSummary } from './liveness.js';
 import { payloadFor } from './payloads.js';
 import { ResultPoller } from './result-poller.js';
 import { RunBookkeeping } from './run-bookkeeping.js';
@@ -79,7 +79,7 @@ export class JobRun extends RunBookkeeping {
           jobId: options.manifest.id,
           isSettled: (first, count) => this.isSettled(first, count),
           isWaiting: () => [...this.running].some((attempt) => lanes.includes(attempt.lane)),
-          isStarting: () => [...this.running].some((attempt) => lanes.includes(attempt.lane) && attempt.acceptedMs !== undefined && attempt.runningSinceMs === undefined),
+          maxIntervalMs: () => pollCeilingMs(this.running, lanes),
           onRecord: (record) => this.settleRecord(record, undefined, lanes[0]!),
           onStarted: (signal) => this.onStarted(signal, lanes),
           onSetAside: (report, range) => this.onSetAside(report, range),

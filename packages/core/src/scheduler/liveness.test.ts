@@ -46,20 +46,20 @@ describe('judgeLiveness', () => {
     expect(judgeLiveness({ running, listedMs: () => NOW, backups: true }).lost).toEqual([waiting]);
   });
 
-  it('finds an accepted invocation lost once one accepted after it has run a second, before its start deadline', () => {
+  it('finds an accepted invocation lost once one accepted after it has run three seconds, before its start deadline', () => {
     // A platform at its concurrency limit queues events: starts take as long as the queue, but follow acceptance order.
-    const lane = laneWith(Array.from({ length: 20 }, () => 5_000));
-    const passedOver = attempt(lane, 3_000);
-    const later = attempt(lane, 2_000, 500);
+    const lane = laneWith(Array.from({ length: 20 }, () => 8_000));
+    const passedOver = attempt(lane, 5_000);
+    const later = attempt(lane, 4_000, 2_500);
     const running = new Set([passedOver, later]);
     const judge = (now: number) => judgeLiveness({ running, listedMs: () => now, backups: true, now }).lost;
-    lane.runs.started(later.acceptedMs!, NOW - 500);
-    expect(judge(NOW), 'the later one started only half a second ago').toEqual([]);
+    lane.runs.started(later.acceptedMs!, NOW - 2_500);
+    expect(judge(NOW), 'the later one started only 2.5 s ago').toEqual([]);
     expect(judge(NOW + 600)).toEqual([passedOver]);
-    expect(lostError(passedOver, NOW + 600).message).toMatch(/accepted after them have been running for over 1 s/);
-    const earlier = attempt(lane, 4_000);
+    expect(lostError(passedOver, NOW + 600).message).toMatch(/accepted after them have been running for over 3 s/);
+    const earlier = attempt(lane, 6_000);
     expect(judgeLiveness({ running: new Set([earlier]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'still passed over once the later one finished').toEqual([earlier]);
-    const after = attempt(laneWith(Array.from({ length: 20 }, () => 5_000)), 1_000);
+    const after = attempt(laneWith(Array.from({ length: 20 }, () => 8_000)), 1_000);
     expect(judgeLiveness({ running: new Set([after]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'nothing accepted later has started').toEqual([]);
   });
 
@@ -71,12 +71,12 @@ describe('judgeLiveness', () => {
     expect(judgeLiveness({ running: new Set([waiting]), listedMs: () => NOW, backups: true }).lost).toEqual([]);
   });
 
-  it('suspects a started range running four times the job\'s 90th-percentile run, once enough runs were measured, and only its newest attempt', () => {
-    const lane = laneWith(trusted, [300, 300, 300, 300, 300]);
+  it('suspects a started range running twice the job\'s 90th-percentile run, once enough runs were measured, and only its newest attempt', () => {
+    const lane = laneWith(trusted, [800, 800, 800, 800, 800]);
     const stuck = attempt(lane, 2_000, 1_900);
     expect(judgeLiveness({ running: new Set([stuck]), listedMs: () => NOW, backups: true }).suspect).toEqual([stuck]);
     expect(judgeLiveness({ running: new Set([stuck]), listedMs: () => NOW, backups: false }).suspect, 'backups off').toEqual([]);
-    expect(judgeLiveness({ running: new Set([attempt(lane, 1_000, 900)]), listedMs: () => NOW, backups: true }).suspect, 'not yet 4x').toEqual([]);
+    expect(judgeLiveness({ running: new Set([attempt(lane, 1_600, 1_500)]), listedMs: () => NOW, backups: true }).suspect, 'not yet 2x').toEqual([]);
     expect(judgeLiveness({ running: new Set([attempt(laneWith(trusted, [300]), 2_000, 1_900)]), listedMs: () => NOW, backups: true }).suspect, 'too few runs').toEqual([]);
     const backup = { ...stuck, number: 2 } as Attempt;
     stuck.unit.inFlight.add(backup);

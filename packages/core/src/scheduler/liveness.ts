@@ -1,6 +1,7 @@
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import type { JobLane } from './job-lane.js';
 import { LatencyWindow } from '../lanes/start-watch.js';
+import { POLL_MAX_MS, POLL_STARTING_MAX_MS } from './result-poller.js';
 import { describeRange, type Attempt } from './unit.js';
 
 /**
@@ -30,13 +31,21 @@ import { describeRange, type Attempt } from './unit.js';
  * running this long. A platform that queues what it cannot run yet (a function at its
  * concurrency limit) starts events roughly in the order it accepted them, so a start latency
  * learned under such a queue is as long as the queue; being overtaken is the sharper sign. The
- * order is not strict, hence the margin; a mistake costs one duplicate invocation, whose record
- * is discarded.
+ * order is not strict, and an event that found no warm worker waits for a cold start while
+ * later ones run on warm workers, hence a margin of a few seconds (a Node function's cold start
+ * with a cloud SDK takes one or two); a mistake costs one duplicate invocation, whose record is
+ * discarded.
  */
-const OVERTAKEN_AFTER_MS = 1_000;
+const OVERTAKEN_AFTER_MS = 3_000;
 
-/** A range is suspect once it has run this many times the job's 90th-percentile run time... */
-const SUSPECT_FACTOR = 4;
+/**
+ * A range is suspect once it has run this many times the job's 90th-percentile run time... A
+ * crashed range holds its slot until it is suspected, and with a few crashes among many ranges
+ * those waits add up to most of a job's delay; a wrong suspicion costs one backup invocation
+ * (the original runs on and the first record wins). Ranges of one job are alike, so twice the
+ * 90th percentile is already far out.
+ */
+const SUSPECT_FACTOR = 2;
 /** ...and at least this long; and only once this many runs were measured. */
 const SUSPECT_MIN_MS = 1_000;
 const SUSPECT_SAMPLES = 5;
@@ -108,6 +117,23 @@ export function judgeLiveness({ running, listedMs, backups, now = Date.now() }: 
     }
   }
   return { lost, suspect };
+}
+
+/**
+ * The longest pause between listings of the storage of `lanes`: short while a start signal is
+ * awaited (a dropped invocation is found by its absence); a quarter of the job's median run time
+ * there while ranges run, so that run times are measured finely enough to judge a crashed one
+ * by, and a crash is seen soon after its limit passes; otherwise the poller's own ceiling.
+ */
+export function pollCeilingMs(running: ReadonlySet<Attempt>, lanes: readonly JobLane[]): number {
+  let ceiling = POLL_MAX_MS;
+  for (const attempt of running) {
+    if (attempt.lane.mode !== 'async' || attempt.acceptedMs === undefined || !lanes.includes(attempt.lane)) continue;
+    if (attempt.runningSinceMs === undefined) return POLL_STARTING_MAX_MS;
+    const median = attempt.lane.runs.runs.quantile(0.5);
+    if (median !== undefined) ceiling = Math.min(ceiling, Math.max(POLL_STARTING_MAX_MS, median / 4));
+  }
+  return ceiling;
 }
 
 /** The failure of an accepted invocation that never started; retried by `retries.lost`. */

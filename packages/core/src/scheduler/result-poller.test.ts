@@ -48,7 +48,7 @@ describe('ResultPoller', () => {
       jobId,
       isSettled: () => received.length > 0,
       isWaiting: () => received.length === 0,
-      isStarting: () => false,
+      maxIntervalMs: () => 2000,
       onRecord: (value) => received.push(value),
       onStarted: () => undefined,
       onFailed: () => undefined,

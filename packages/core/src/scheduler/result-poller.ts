@@ -8,7 +8,8 @@ export const POLL_MIN_MS = 25;
 export const POLL_MAX_MS = 2000;
 /**
  * Longest pause while an accepted invocation has not been seen to start: how soon its start
- * signal is seen bounds how soon a dropped one is found (see `liveness.ts`).
+ * signal is seen bounds how soon a dropped one is found (see `liveness.ts`). Also the shortest
+ * ceiling {@link ResultPollerOptions.maxIntervalMs} gives.
  */
 export const POLL_STARTING_MAX_MS = 250;
 
@@ -20,8 +21,8 @@ export type ResultPollerOptions = {
   isSettled: (first: number, count: number) => boolean;
   /** Whether any asynchronous invocation is still expected to report. */
   isWaiting: () => boolean;
-  /** Whether an accepted invocation's start signal is still awaited. */
-  isStarting: () => boolean;
+  /** The longest pause between listings now, from {@link POLL_STARTING_MAX_MS} to {@link POLL_MAX_MS} (see `pollCeilingMs`). */
+  maxIntervalMs: () => number;
   onRecord: (record: ResultRecordV1) => void;
   /** A start signal was listed: attempt `attempt` at the range began (see `liveness.ts`). */
   onStarted: (signal: InvocationSignal) => void;
@@ -36,8 +37,9 @@ export type ResultPollerOptions = {
  * Finds result records of asynchronous invocations, and their start signals, by listing the job's
  * one results prefix. The
  * pause between listings adapts: it halves when a listing finds something new and grows by half
- * when it finds nothing, so a busy job is followed closely and an idle one costs little; it stays
- * short while an invocation's start signal is awaited. It lists
+ * when it finds nothing, so a busy job is followed closely and an idle one costs little, up to a
+ * ceiling the run sets (short while a start signal is awaited, a fraction of the job's run time
+ * while ranges run: see `pollCeilingMs`). It lists
  * only while invocations are outstanding and never after the job is done.
  */
 export class ResultPoller {
@@ -76,7 +78,7 @@ export class ResultPoller {
     } finally {
       this.polling = false;
     }
-    this.intervalMs = found > 0 ? Math.max(POLL_MIN_MS, this.intervalMs / 2) : Math.min(this.options.isStarting() ? POLL_STARTING_MAX_MS : POLL_MAX_MS, this.intervalMs * 1.5);
+    this.intervalMs = found > 0 ? Math.max(POLL_MIN_MS, this.intervalMs / 2) : Math.min(this.options.maxIntervalMs(), this.intervalMs * 1.5);
     if (!this.stopped && this.options.isWaiting()) this.watch();
   }
 
