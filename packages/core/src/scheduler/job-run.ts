@@ -62,6 +62,12 @@ export class JobRun extends RunBookkeeping {
   /** When a record last settled tasks or a start signal was seen (epoch ms): a job with none for a while has stalled. */
   private lastProgressMs = Date.now();
   private resentLost = 0;
+  /**
+   * Attempts given up as lost, by `first:count:attempt`, with their lane and when they were
+   * accepted: a start signal that comes for one after all is a start latency the lane's deadline
+   * did not allow for, and is learned from (see `onStarted`).
+   */
+  private readonly givenUp = new Map<string, { lane: JobLane; acceptedMs: number }>();
   private readonly codeRepairs: CodeRepairs;
   private suspectBackups = 0;
 
@@ -327,6 +333,12 @@ export class JobRun extends RunBookkeeping {
   private onStarted(signal: InvocationSignal, lanes: readonly JobLane[]): void {
     const now = Date.now();
     this.lastProgressMs = now;
+    const late = this.givenUp.get(signalKey(signal, signal.attempt));
+    if (late && lanes.includes(late.lane)) {
+      // It was not lost, only slow to start (a cold start, most often): the lane learns how slow.
+      this.givenUp.delete(signalKey(signal, signal.attempt));
+      late.lane.lane.starts.started(now - late.acceptedMs, now);
+    }
     for (const attempt of this.attemptOf(signal, lanes)) {
       if (attempt.runningSinceMs !== undefined || attempt.acceptedMs === undefined) continue;
       attempt.runningSinceMs = now;
@@ -363,6 +375,7 @@ export class JobRun extends RunBookkeeping {
     for (const attempt of lost) {
       this.resentLost += 1;
       attempt.unit.lostResends += 1;
+      this.givenUp.set(signalKey(attempt.unit, attempt.number), { lane: attempt.lane, acceptedMs: attempt.acceptedMs! });
       attempt.controller.abort();
       this.failAttempt(attempt, lostError(attempt));
     }
@@ -424,4 +437,9 @@ export class JobRun extends RunBookkeeping {
     this.queue.clear();
     this.options.onDone();
   }
+}
+
+/** Names one attempt at one range, as a start signal does. */
+function signalKey({ first, count }: { first: number; count: number }, attempt: number): string {
+  return `${first}:${count}:${attempt}`;
 }

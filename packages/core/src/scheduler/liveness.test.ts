@@ -23,11 +23,12 @@ function attempt(lane: JobLane, acceptedAgoMs: number, runningAgoMs?: number): A
 }
 
 describe('start deadlines', () => {
-  it('are generous before any start was seen, follow four times the slowest start until ten were seen, then four times the 90th percentile', () => {
+  it('are generous before any start was seen, follow four times the slowest start until ten were seen, then four times the 90th percentile or the slowest recent start', () => {
     expect(new StartWatch().startDeadlineMs()).toBe(10_000);
     expect(laneWith([200, 900]).lane.starts.startDeadlineMs()).toBe(3_600);
     expect(laneWith(Array.from({ length: 20 }, () => 100)).lane.starts.startDeadlineMs()).toBe(1_000);
     expect(laneWith(Array.from({ length: 20 }, (_, index) => (index < 18 ? 100 : 5_000))).lane.starts.startDeadlineMs()).toBe(20_000);
+    expect(laneWith(Array.from({ length: 40 }, (_, index) => (index === 0 ? 2_500 : 100))).lane.starts.startDeadlineMs(), 'never below the slowest recent start, a cold one').toBe(2_500);
   });
 
   it('do not apply to workers that write no start signals', () => {
@@ -61,6 +62,16 @@ describe('judgeLiveness', () => {
     expect(judgeLiveness({ running: new Set([earlier]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'still passed over once the later one finished').toEqual([earlier]);
     const after = attempt(laneWith(Array.from({ length: 20 }, () => 8_000)), 1_000);
     expect(judgeLiveness({ running: new Set([after]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'nothing accepted later has started').toEqual([]);
+  });
+
+  it('allows a range given up as lost twice as long to start each time', () => {
+    const lane = laneWith(trusted);
+    const resent = attempt(lane, 1_500);
+    resent.unit.lostResends = 1;
+    expect(judgeLiveness({ running: new Set([resent]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'within twice the deadline').toEqual([]);
+    const later = attempt(lane, 2_500);
+    later.unit.lostResends = 1;
+    expect(judgeLiveness({ running: new Set([later]), listedMs: () => NOW, backups: true, now: NOW }).lost).toEqual([later]);
   });
 
   it('re-sends a range once while the lane has not shown that its workers signal', () => {

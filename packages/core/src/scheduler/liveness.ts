@@ -104,7 +104,10 @@ export function judgeLiveness({ running, listedMs, backups, now = Date.now() }: 
       const deadline = starts.startDeadlineMs();
       const mayResend = starts.signals === true || attempt.unit.lostResends === 0;
       if (deadline === undefined || !mayResend) continue;
-      const late = listed > attempt.acceptedMs + deadline;
+      // Each time a range is given up as lost, its next attempt is allowed twice as long: a
+      // platform that starts slowly for a while (cold starts under load) costs a few duplicate
+      // invocations, not a cascade of them.
+      const late = listed > attempt.acceptedMs + deadline * 2 ** attempt.unit.lostResends;
       const passed = starts.signals === true && attempt.acceptedMs < attempt.lane.runs.overtakenBefore(now);
       if (late || passed) lost.push(attempt);
       continue;
