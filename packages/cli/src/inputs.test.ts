@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInputs } from './inputs.js';
-import { locateJsonError } from './json-error-position.js';
 
 describe('readInputs', () => {
   let cwd: string;
@@ -53,22 +52,5 @@ describe('readInputs', () => {
 
   it('calls standard input by its name in messages', async () => {
     await expect(fromStandardInput('1\n2\nthree\n')).rejects.toThrow(/standard input, line 3/);
-  });
-});
-
-describe('locateJsonError', () => {
-  it('accepts what JSON.parse accepts', () => {
-    for (const valid of ['0', '-1.5e+3', '"a\\u00e9\\n"', '{"a": [true, false, null, {}]}', ' [ ] ']) {
-      expect(locateJsonError(valid)).toBeUndefined();
-    }
-  });
-
-  it('points at the first character JSON.parse would refuse', () => {
-    expect(locateJsonError('[1, 2,]')).toBe(6);
-    expect(locateJsonError('{"a" 1}')).toBe(5);
-    expect(locateJsonError('[01]')).toBe(2);
-    expect(locateJsonError('"\\x"')).toBe(1);
-    expect(locateJsonError('[1] 2')).toBe(4);
-    expect(locateJsonError('[1')).toBe(2);
   });
 });

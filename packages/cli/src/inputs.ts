@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
+import { describeJsonSyntaxError } from '@fanout/core';
 import type { InputStream } from './cli-io.js';
-import { describeJsonError, locateJsonError } from './json-error-position.js';
 import { UsageError } from './usage-error.js';
 
 /** Extensions that always mean one JSON value per line. */
@@ -48,9 +48,7 @@ function parseJsonArray(text: string, name: string): unknown[] {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const offset = locateJsonError(text);
-    const where = offset === undefined ? (error as Error).message : describeJsonError(text, offset);
-    throw new UsageError(`Inputs file ${name} is not valid JSON: ${where}.`, { cause: error });
+    throw new UsageError(`Inputs file ${name} is not valid JSON: ${describeJsonSyntaxError(text, error)}.`, { cause: error });
   }
   if (!Array.isArray(parsed)) {
     throw new UsageError(
@@ -69,9 +67,7 @@ function parseJsonLines(text: string, name: string): unknown[] {
     try {
       values.push(JSON.parse(line));
     } catch (error) {
-      const offset = locateJsonError(line);
-      const where = offset === undefined ? `line ${index + 1}: ${(error as Error).message}` : describeJsonError(line, offset, index + 1);
-      throw new UsageError(`Inputs file ${name}, ${where}. Each line must be one complete JSON value.`, { cause: error });
+      throw new UsageError(`Inputs file ${name}, ${describeJsonSyntaxError(line, error, index + 1)}. Each line must be one complete JSON value.`, { cause: error });
     }
   }
   return values;

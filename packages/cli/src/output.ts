@@ -69,10 +69,13 @@ function hintFor(error: FanoutError): string | undefined {
 
 /**
  * A failed task: index, code, remote name and message, then the remote stack and log tail
- * indented. The name is left out when the message already carries it ("Task 2 threw TypeError: ...").
+ * indented. The name is that of what the task threw, so it is shown for USER_CODE_ERROR only (the
+ * worker's own verdicts, such as RESULT_NOT_SERIALIZABLE, are all named FanoutError), and left
+ * out when the message already carries it ("Task 2 threw TypeError: ...").
  */
 export function formatTaskFailure(index: number, error: FanoutError): string {
-  const name = error.remoteName && !error.message.includes(error.remoteName) ? ` ${error.remoteName}` : '';
+  const thrown = error.code === ErrorCode.USER_CODE_ERROR ? error.remoteName : undefined;
+  const name = thrown && !error.message.includes(thrown) ? ` ${thrown}` : '';
   return `task ${index}: ${error.code}${name}: ${error.message}\n${formatRemoteDetails(error)}`;
 }
 

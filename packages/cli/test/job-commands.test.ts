@@ -6,12 +6,14 @@ const SLOW = 60_000;
 describe('fanout jobs, status, results, clean and hello', () => {
   let project: Awaited<ReturnType<typeof temporaryProject>>;
   let jobId: string;
+  let runSummaryRequestsPerTask: number;
 
   beforeAll(async () => {
     project = await temporaryProject({ 'tasks.mjs': TASKS_MODULE, 'numbers.json': JSON.stringify([1, 2, 3, 4, 5, 6]) });
     const run = await runCli(project.cwd, ['run', 'tasks.mjs', 'square', '--inputs', 'numbers.json', '--label', 'squares']);
     expect(run.exitCode).toBe(0);
     jobId = /^job (\S+) started/.exec(run.stderr)![1]!;
+    runSummaryRequestsPerTask = Number(/([\d.]+) storage requests per task/.exec(run.stderr)![1]);
   }, SLOW);
   afterAll(() => project.remove());
 
@@ -39,7 +41,22 @@ describe('fanout jobs, status, results, clean and hello', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toContain(`${jobId}: succeeded`);
     expect(run.stdout).toMatch(/tasks\s+6 total, 6 succeeded, 0 failed, 0 pending/);
-    expect(run.stdout).toMatch(/client\s+get \d+, getRange \d+/);
+    expect(run.stdout).toMatch(/workers\s+get \d+, getRange \d+/);
+    expect(run.stdout).toMatch(/this status\s+get \d+, getRange \d+/);
+  }, SLOW);
+
+  it('status shows the same wall time and storage figures at every look, and its own reads apart, labelled', async () => {
+    const first = JSON.parse((await runCli(project.cwd, ['status', jobId, '--json'])).stdout);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const second = JSON.parse((await runCli(project.cwd, ['status', jobId, '--json'])).stdout);
+    expect(second.timings.wallMs).toBe(first.timings.wallMs);
+    expect(second.storage).toEqual(first.storage);
+    expect(first.storage.client.get + first.storage.client.getRange + first.storage.client.list, "the status command's reads are not the job's").toBe(0);
+    expect(first.storage.inspection.list).toBeGreaterThan(0);
+    expect(first.storage.requestsPerTask).toBeCloseTo(runSummaryRequestsPerTask, 2);
+    const text = (await runCli(project.cwd, ['status', jobId])).stdout;
+    expect(text).toMatch(/\n {2}this status +get \d+, getRange \d+, head 0, put 0, create 0, list \d+, delete 0; .* \(reading the job; not counted above\)\n/);
+    expect(text).toMatch(/\n {2}client +not kept in storage/);
   }, SLOW);
 
   it('status of an unknown job is JOB_NOT_FOUND with exit code 2', async () => {
@@ -81,6 +98,22 @@ describe('fanout jobs, status, results, clean and hello', () => {
     const badDuration = await runCli(project.cwd, ['clean', '--older-than', 'soon']);
     expect(badDuration.exitCode).toBe(2);
     expect(badDuration.stderr).toMatch(/--older-than <duration>.*'soon' is invalid/);
+  }, SLOW);
+
+  it('clean refuses an argument that is not a job id with exit code 2, naming it and the forms it takes', async () => {
+    for (const argument of ['not-an-id', '../x']) {
+      const run = await runCli(project.cwd, ['clean', argument]);
+      expect(run.exitCode, argument).toBe(2);
+      expect(run.stderr).toContain(`"${argument}" is not a job id`);
+      expect(run.stderr).toMatch(/job ids look like \d{8}-\d{6}-[0-9a-f]{8}/);
+      expect(run.stderr).toContain('--older-than <duration>');
+      expect(run.stderr).toContain('--all');
+    }
+    const duration = await runCli(project.cwd, ['clean', '7d']);
+    expect(duration.exitCode).toBe(2);
+    expect(duration.stderr).toContain('fanout clean --older-than 7d');
+    // Nothing was deleted on the way.
+    expect((await runCli(project.cwd, ['status', jobId])).exitCode).toBe(0);
   }, SLOW);
 
   it('clean <id> deletes the job and says so; it is then gone', async () => {

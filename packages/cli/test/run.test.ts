@@ -20,6 +20,7 @@ describe('fanout run', () => {
       'broken.json': '[\n  1,\n  2,\n  }\n]\n',
       'broken.jsonl': '1\n2\n{"n": \n4\n',
       'object.json': '{"n": 1}',
+      'unserializable.mjs': 'export function returnsFunction(value) {\n  return () => value;\n}\n',
     });
   });
   afterAll(() => project.remove());
@@ -75,6 +76,17 @@ describe('fanout run', () => {
       const lines = (await readFile(join(project.cwd, 'failures.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
       expect(lines[2]).toMatchObject({ index: 2, ok: false, error: { code: 'USER_CODE_ERROR', name: 'RangeError' } });
       expect(lines[3]).toEqual({ index: 3, ok: true, value: 4 });
+    },
+    SLOW,
+  );
+
+  it(
+    "prints a result that cannot be serialized as the worker's verdict, said once",
+    async () => {
+      const run = await runCli(project.cwd, ['run', 'unserializable.mjs', 'returnsFunction', '--inputs', 'numbers.json', '-q']);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/^task 0: RESULT_NOT_SERIALIZABLE: Task 0 returned a value that cannot be serialized: .*[^.]\. Return plain data/m);
+      expect(run.stderr).not.toMatch(/FanoutError|threw|\.\./);
     },
     SLOW,
   );

@@ -20,7 +20,7 @@ export type OpenedDeployer = {
 export async function openDeployer(config: FanoutConfig = {}, options: LoadConfigOptions = {}): Promise<OpenedDeployer> {
   const resolved = await loadConfig(config, options);
   const backend = resolved.compute.backend;
-  const plugin = await new PluginRegistry(resolved.plugins, resolved.baseDirectory).get(backend, 'compute');
+  const plugin = await new PluginRegistry(resolved.plugins, resolved.baseDirectory).get(backend, resolved.compute.setting);
   if (typeof plugin.createDeployer !== 'function') return { backend, deployer: undefined };
   const deployer = await plugin.createDeployer(
     { compute: resolved.compute.options, storage: resolved.storage.backend === backend ? resolved.storage.options : undefined },

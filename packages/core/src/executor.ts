@@ -1,4 +1,5 @@
 import { ErrorCode, FanoutError, PROTOCOL_VERSION, type ResultRecordV1 } from '@fanout/spec';
+import { addRequestCounts, emptyRequestCounts } from '@fanout/worker';
 import { BundleStore } from './bundle/bundle-store.js';
 import { resolveTaskSource, type TaskSource } from './bundle/task-source.js';
 import type { ResolvedConfig } from './config/load-config.js';
@@ -111,7 +112,7 @@ export class Executor {
       jobStorage.written = jobStorage.storage.put(this.layout.jobKey(manifest.id), streamParts(parts));
       jobStorage.written.catch(() => undefined);
     }
-    const job = this.startRun<Awaited<Output>>(manifest, inlineInputs, storages, lanes, options, [], true, [], (jobStorage) => this.bundles.replace(jobStorage.storage, bundle));
+    const job = this.startRun<Awaited<Output>>(manifest, inlineInputs, storages, lanes, options, [], manifest.createdMs, [], (jobStorage) => this.bundles.replace(jobStorage.storage, bundle));
     try {
       await Promise.all([...storages.values()].map((jobStorage) => jobStorage.written));
     } catch (error) {
@@ -158,14 +159,22 @@ export class Executor {
   async attach<Output = unknown>(jobId: string, options: MapOptions = {}): Promise<Job<Output>> {
     this.assertUsable();
     const { manifest, inputs, storages, lanes, adopt, setAside } = await this.readJob(jobId, options, true);
-    return this.startRun<Output>(manifest, inputs, storages, lanes, options, adopt, true, setAside);
+    return this.startRun<Output>(manifest, inputs, storages, lanes, options, adopt, Date.now(), setAside);
   }
 
-  /** A job's statistics as far as storage tells, without invoking anything. */
+  /**
+   * A job's statistics as far as storage tells, without invoking anything. What reading them
+   * took is reported apart (`storage.inspection`), so every look at a finished job says the same.
+   */
   async inspect(jobId: string, options: Pick<MapOptions, 'lanes'> = {}): Promise<JobStats> {
     this.assertUsable();
     const { manifest, storages, lanes, adopt, setAside } = await this.readJob(jobId, options, false);
-    return this.startRun(manifest, undefined, storages, lanes, {}, adopt, false, setAside).stats();
+    // Counted afresh: the requests the stats report as the client's are those made for the job, and reading it is not.
+    const unread: JobStorages = new Map([...storages.keys()].map((laneStorage) => [laneStorage, jobStorageFor(laneStorage)]));
+    const stats = this.startRun(manifest, undefined, unread, lanes, {}, adopt, undefined, setAside).stats();
+    const inspection = emptyRequestCounts();
+    for (const jobStorage of storages.values()) addRequestCounts(inspection, jobStorage.counting.counts);
+    return { ...stats, storage: { ...stats.storage, inspection } };
   }
 
   /** The most recent jobs in every lane's storage, newest first. */
@@ -239,14 +248,16 @@ export class Executor {
     lanes: Lane[],
     options: MapOptions,
     adopt: { record: ResultRecordV1; storage: LaneStorage }[],
-    dispatch: boolean,
+    /** When this client's run of the job began (a new job: its submission; a re-attached one: now); `undefined` to only inspect it. */
+    runningSinceMs: number | undefined,
     setAside: readonly SetAsideObject[] = [],
     repairCode?: (jobStorage: JobStorage) => Promise<void>,
   ): JobHandle<Output> {
     const { run, handle } = newRun<Output>({ manifest, inputs, storages, lanes, options, config: this.config, layout: this.layout, repairCode, onDone: () => this.runs.delete(run) });
     for (const { record, storage } of adopt) run.adoptRecord(record, run.lanes.find((lane) => lane.lane.storage === storage)!);
     run.setAside.push(...setAside);
-    if (dispatch) {
+    if (runningSinceMs !== undefined) {
+      handle.startRunning(runningSinceMs);
       this.runs.add(run);
       run.start();
     }

@@ -11,7 +11,9 @@ export { describeSetAside, type SetAsideObject } from './protocol/set-aside.js';
 export type { CostEstimate, EstimateOptions, LaneEstimate } from './cost/estimate.js';
 export type { Lane } from './lanes/lane.js';
 export type { JobSummary, CleanOptions, CleanReport } from './job/job-admin.js';
+export { isJobId, JOB_ID_FORM } from './job/job-records.js';
 export type { FanoutConfig, BackendChoice, JobDefaults, LaneChoice, RetryPolicy } from './config/config-schema.js';
+export { describeJsonSyntaxError } from './config/json-error-position.js';
 export { loadConfig, CONFIG_FILE_NAMES, ENVIRONMENT_VARIABLES, type ResolvedConfig, type ResolvedLane, type LoadConfigOptions } from './config/load-config.js';
 export { FanoutError, ErrorCode } from '@fanout/spec';
 

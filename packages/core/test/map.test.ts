@@ -81,6 +81,20 @@ describe('map on the local backend', () => {
     const [result] = await (await fanout.map(returnsFunction, [null])).settled();
     expect(result?.ok).toBe(false);
     expect(!result?.ok && result?.error.code).toBe(ErrorCode.RESULT_NOT_SERIALIZABLE);
+    // The worker's own verdict, said once: not wrapped as "Task 0 threw FanoutError: Task 0 returned ...".
+    const message = !result?.ok ? result!.error.message : '';
+    expect(message).toMatch(/^Task 0 returned a value that cannot be serialized: .*[^.]\. Return plain data/);
+    expect(message).not.toContain('threw');
+    expect(message).not.toContain('..');
+  });
+
+  it('names a task module that does not exist, with the path given and the absolute path it looked for', async () => {
+    const error = await fanout.map({ module: './no-such-tasks.ts', exportName: 'double' }, [1]).catch((caught: unknown) => caught);
+    expect(FanoutError.isInstance(error, ErrorCode.BUNDLE_FAILED)).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toContain('"./no-such-tasks.ts" does not exist');
+    expect(message).toContain(join(cwd, 'no-such-tasks.ts'));
+    expect(message).not.toContain('install the package');
   });
 
   it('refuses an export the module does not have, naming it and listing what exists', async () => {

@@ -3,9 +3,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode } from '@fanout/spec';
+import { ErrorCode, FanoutError } from '@fanout/spec';
+import { emptyRequestCounts, totalRequests } from '@fanout/worker';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/index.js';
+import { sleep } from './fixtures/tasks.js';
 import { laneObjectFolders, twoLocalLanes } from './fixtures/two-lanes.js';
 
 const taskCount = 30;
@@ -92,6 +94,76 @@ describe('re-attaching after the client died', () => {
       await expect(fanout.attach('20260101-000000-00000000')).rejects.toMatchObject({ code: ErrorCode.JOB_NOT_FOUND });
     } finally {
       await fanout.dispose();
+    }
+  });
+
+  it('refuses what is not a job id with a FanoutError naming it and the form of job ids', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'fanout-reattach-'));
+    const fanout = await connect({}, { cwd, configFile: false, env: {} });
+    try {
+      for (const id of ['../x', 'not-an-id', '20260101-000000-00000000/../../y']) {
+        const error = await fanout.attach(id).catch((caught: unknown) => caught);
+        expect(FanoutError.isInstance(error, ErrorCode.JOB_NOT_FOUND), `attach(${JSON.stringify(id)}) rejects with JOB_NOT_FOUND (got ${String(error)})`).toBe(true);
+        expect((error as Error).message).toContain(JSON.stringify(id));
+        expect((error as Error).message).toMatch(/job ids look like \d{8}-\d{6}-[0-9a-f]{8}/);
+        await expect(fanout.inspect(id)).rejects.toMatchObject({ code: ErrorCode.JOB_NOT_FOUND });
+      }
+    } finally {
+      await fanout.dispose();
+    }
+  });
+});
+
+describe('the statistics of a stored job', () => {
+  const local = { compute: { backend: 'local', options: { workers: 2 } } };
+
+  it('inspect() of a finished job reports the wall time its records show, the same at every look, and not its own reads as the job requests', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'fanout-inspect-'));
+    const fanout = await connect(local, { cwd, configFile: false, env: {} });
+    try {
+      const job = await fanout.map(sleep, Array.from({ length: 8 }, () => 40), { chunkSize: 1 });
+      await job.results();
+      const ran = job.stats();
+      const first = await fanout.inspect(job.id);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const second = await fanout.inspect(job.id);
+
+      expect(second.timings.wallMs, 'wall time at the second look').toBe(first.timings.wallMs);
+      expect(first.timings.wallMs).toBeGreaterThanOrEqual(40);
+      expect(first.timings.wallMs, 'no longer than the run itself measured').toBeLessThanOrEqual(ran.timings.wallMs);
+      // The inspection's own reads (manifest, listing, records) are reported apart, not as the job's.
+      expect(first.storage.client).toEqual(emptyRequestCounts());
+      expect(first.storage.totalRequests).toBe(totalRequests(ran.storage.worker));
+      expect(first.storage.requestsPerTask).toBeCloseTo(ran.storage.requestsPerTask, 6);
+      expect(first.storage.inspection?.get, 'records read by the inspection').toBe(8);
+      expect(second.storage).toEqual(first.storage);
+      expect(second.costUsd).toBe(first.costUsd);
+    } finally {
+      await fanout.dispose();
+    }
+  });
+
+  it('attach() counts the time the job ran, not the time no client was running it', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'fanout-reattach-wall-'));
+    const first = await connect(local, { cwd, configFile: false, env: {} });
+    const job = await first.map(sleep, Array.from({ length: 16 }, () => 30), { chunkSize: 1 });
+    await job.wait({ until: 0.25 });
+    // The first client is lost: it stops, and writes nothing on the way out.
+    await job.cancel();
+    await first.dispose();
+    const deadMs = 2000;
+    await new Promise((resolve) => setTimeout(resolve, deadMs));
+
+    const second = await connect(local, { cwd, configFile: false, env: {} });
+    try {
+      const attached = await second.attach<number>(job.id);
+      expect(await attached.results()).toHaveLength(16);
+      const { wallMs } = attached.stats().timings;
+      expect(wallMs, 'the 16 tasks of 30 ms on 2 workers, before and after').toBeGreaterThanOrEqual(30);
+      expect(wallMs, `without the ${deadMs} ms no client ran it`).toBeLessThan(deadMs);
+      expect((await second.inspect(job.id)).state).toBe('succeeded');
+    } finally {
+      await second.dispose();
     }
   });
 });

@@ -1,8 +1,9 @@
+import { isJobId, JOB_ID_FORM } from '@fanout/core';
 import { Option, type Command } from 'commander';
 import { confirm } from '../confirm.js';
 import { globalOptionsOf, type CommandContext } from '../command-context.js';
 import { withExecutor } from '../connection.js';
-import { formatDuration, plural } from '../format.js';
+import { formatDuration, parseDuration, plural } from '../format.js';
 import { parseDurationOption } from '../option-parsers.js';
 import { UsageError } from '../usage-error.js';
 
@@ -48,6 +49,8 @@ async function cleanCommand(jobIds: string[], options: CleanOptions, command: Co
   if (byId && (options.olderThan !== undefined || options.all)) {
     throw new UsageError(`Name job ids or use ${options.all ? '--all' : '--older-than'}, not both.`);
   }
+  // Checked before connecting: a mistyped argument would otherwise match nothing and pass for done.
+  for (const argument of jobIds) assertJobIdArgument(argument);
 
   await withExecutor(io, globalOptionsOf(command), async (executor) => {
     if (!byId && !options.yes) {
@@ -73,4 +76,14 @@ async function cleanCommand(jobIds: string[], options: CleanOptions, command: Co
     const missing = jobIds.filter((id) => !result.jobs.includes(id));
     if (missing.length) io.stderr.write(`not found (already deleted?): ${missing.join(', ')}\n`);
   });
+}
+
+/** Refuse an argument that cannot name a job, saying what clean takes instead. */
+function assertJobIdArgument(argument: string): void {
+  if (isJobId(argument)) return;
+  const instead =
+    parseDuration(argument) !== undefined
+      ? `To delete the jobs created longer ago than that, run: fanout clean --older-than ${argument}`
+      : "fanout clean takes job ids ('fanout jobs' lists them), --older-than <duration> (such as 7d), or --all";
+  throw new UsageError(`${JSON.stringify(argument)} is not a job id: ${JOB_ID_FORM}. ${instead}.`);
 }

@@ -13,7 +13,9 @@ Examples:
 
 Reads the job's state from storage without invoking anything: tasks done and failed,
 invocations and retries, storage requests by kind (client and workers), timings, cost, and
-the same per lane (of a job run over several, every lane's storage is read).
+the same per lane (of a job run over several, every lane's storage is read). The figures of
+a finished job are the same at every look: its wall time ends with its last record, and the
+requests this command makes to read the job are shown apart ('this status'), not as the job's.
 With --json stdout carries exactly one JSON document, the job statistics.`;
 
 export function registerStatusCommand(program: Command, context: CommandContext): void {
@@ -45,9 +47,7 @@ export function formatStats(stats: JobStats): string {
         `${invocations.backups} backups, ${invocations.duplicates} duplicates, ${invocations.throttled} throttled, ${invocations.coldStarts} cold starts`,
     ],
     ['chunking', `${plural(stats.chunkSize, 'task')} per invocation, ${stats.mode} mode`],
-    ['storage', `${storage.totalRequests} requests (${storage.fixedRequests} fixed), ${storage.requestsPerTask.toFixed(2)} per task`],
-    ['  client', formatCounts(storage.client)],
-    ['  workers', formatCounts(storage.worker)],
+    ...storageLines(storage),
     ['wall time', formatDuration(timings.wallMs)],
     ['task time', formatSummary(timings.tasks)],
     ['invocation time', formatSummary(timings.invocations)],
@@ -56,6 +56,28 @@ export function formatStats(stats: JobStats): string {
   ];
   const width = Math.max(...lines.map(([label]) => label.length));
   return lines.map(([label, text]) => `${label.padEnd(width)}  ${text}\n`).join('');
+}
+
+/**
+ * The job's requests by side. Read from storage, the job's own client requests are not known
+ * (storage does not keep them: the run's summary counted them); what this command read to
+ * find the job is shown on a line of its own and counted nowhere else.
+ */
+function storageLines(storage: JobStats['storage']): Array<[string, string]> {
+  const perTask = `${storage.requestsPerTask.toFixed(2)} per task`;
+  if (!storage.inspection) {
+    return [
+      ['storage', `${storage.totalRequests} requests (${storage.fixedRequests} fixed), ${perTask}`],
+      ['  client', formatCounts(storage.client)],
+      ['  workers', formatCounts(storage.worker)],
+    ];
+  }
+  return [
+    ['storage', `${storage.totalRequests} requests recorded by the workers, ${perTask}`],
+    ['  client', "not kept in storage: the run's own summary counted them"],
+    ['  workers', formatCounts(storage.worker)],
+    ['  this status', `${formatCounts(storage.inspection)} (reading the job; not counted above)`],
+  ];
 }
 
 function formatCounts(counts: StorageRequestCounts): string {

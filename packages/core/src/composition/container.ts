@@ -28,12 +28,12 @@ export async function composeExecutor(config: ResolvedConfig): Promise<Executor>
       const storageKey = selectionKey(lane.storage);
       let storage = storages.get(storageKey);
       if (!storage) {
-        const plugin = await registry.get(lane.storage.backend, 'storage');
+        const plugin = await registry.get(lane.storage.backend, lane.storage.setting);
         storage = await create(plugin, 'createStorage', () => plugin.createStorage!(lane.storage.options, { ...context, configPath: lane.storage.configPath }));
         storages.set(storageKey, storage);
       }
       const laneStorage = storage;
-      const computePlugin = await registry.get(lane.compute.backend, 'compute');
+      const computePlugin = await registry.get(lane.compute.backend, lane.compute.setting);
       const compute = await create(computePlugin, 'createCompute', () =>
         computePlugin.createCompute!(lane.compute.options, {
           ...context,

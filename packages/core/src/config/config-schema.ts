@@ -1,3 +1,4 @@
+import { assertValidStorageKey } from '@fanout/adapter-kit';
 import type { AdapterPluginV1 } from '@fanout/spec';
 import { z } from 'zod';
 
@@ -53,12 +54,33 @@ const laneSchema = z.union([
   }),
 ]);
 
+/**
+ * The key prefix of everything fanout writes: a relative path of `/`-separated names (a trailing
+ * `/` is dropped), or empty for the top of the storage. Refused here, so that `connect()` names
+ * the setting, rather than the storage at the first upload.
+ */
+const prefixSchema = z.string().refine((prefix) => isKeyPrefix(prefix), {
+  error: (issue) =>
+    `${JSON.stringify(issue.input)} is not a key prefix: every key fanout writes starts with it, so it must be a relative path of "/"-separated names, such as "fanout" or "team-a/fanout" (no leading "/", no empty, "." or ".." name, no backslash or control character), or empty for the top of the storage.`,
+});
+
+function isKeyPrefix(prefix: string): boolean {
+  if (prefix === '') return true;
+  try {
+    // Checked as a listing prefix, with one trailing "/" however many were written.
+    assertValidStorageKey(`${prefix.replace(/\/+$/, '')}/`, true);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const profileSchema = z.strictObject({
   compute: backendSchema.optional(),
   storage: backendSchema.optional(),
   /** Run jobs over several lanes; without it, one lane of `compute` and `storage`. */
   lanes: z.array(laneSchema).min(1).optional(),
-  prefix: z.string().optional(),
+  prefix: prefixSchema.optional(),
   defaults: jobDefaultsSchema.optional(),
 });
 

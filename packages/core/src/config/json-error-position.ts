@@ -96,8 +96,21 @@ export function locateJsonError(text: string): number | undefined {
   return offset < text.length ? offset : undefined;
 }
 
+/**
+ * Where and what the first syntax error in `text` is, for a text `JSON.parse` refused with
+ * `error`: "line 3, column 7: unexpected '}'". `firstLine` is the number of the text's first
+ * line, for one line of a longer file. Falls back to `JSON.parse`'s own message (after the line
+ * number, when one was given) should the scanner find nothing wrong.
+ */
+export function describeJsonSyntaxError(text: string, error: unknown, firstLine?: number): string {
+  const offset = locateJsonError(text);
+  if (offset !== undefined) return describeJsonError(text, offset, firstLine);
+  const message = error instanceof Error ? error.message : String(error);
+  return firstLine === undefined ? message : `line ${firstLine}: ${message}`;
+}
+
 /** A human description of the JSON error at `offset`: "line 3, column 7: unexpected '}'". */
-export function describeJsonError(text: string, offset: number, firstLine = 1): string {
+function describeJsonError(text: string, offset: number, firstLine = 1): string {
   const before = text.slice(0, offset);
   const line = firstLine + (before.match(/\n/g)?.length ?? 0);
   const column = offset - (before.lastIndexOf('\n') + 1) + 1;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
+import { connect } from '../connect.js';
 import { loadConfig } from './load-config.js';
 
 async function folderWith(files: Record<string, string>): Promise<string> {
@@ -102,5 +103,42 @@ describe('loadConfig', () => {
     expect((await loadConfig({}, { cwd, env: { FANOUT_DURABLE: 'false' } })).defaults.durable).toBe(false);
     const error = await configError(loadConfig({}, { cwd, env: { FANOUT_DURABLE: 'no' } }));
     expect(error.message).toContain('FANOUT_DURABLE');
+  });
+
+  it('names the line and column of a syntax error in a JSON config file', async () => {
+    const cwd = await folderWith({ 'fanout.config.json': '{\n  "compute": "local",\n  "prefix": "runs",\n}\n' });
+    const error = await configError(loadConfig({}, { cwd, env: {} }));
+    expect(error.message).toContain(join(cwd, 'fanout.config.json'));
+    expect(error.message).toContain('line 4, column 1: unexpected "}"');
+  });
+
+  it('refuses a FANOUT_PREFIX that is not a relative key prefix at connect, naming the setting and the variable', async () => {
+    const cwd = await folderWith({});
+    for (const prefix of ['../..', '/srv/fanout', 'team\\fanout', 'team//fanout', 'a/./b']) {
+      const error = await configError(connect({}, { cwd, env: { FANOUT_PREFIX: prefix } }));
+      expect(error.message, prefix).toContain('prefix (FANOUT_PREFIX)');
+      expect(error.message, prefix).toContain(JSON.stringify(prefix));
+      expect(error.message, prefix).toMatch(/such as "fanout" or "team-a\/fanout"/);
+    }
+  });
+
+  it('refuses a bad prefix in code or in a profile, naming where it is', async () => {
+    const cwd = await folderWith({});
+    expect((await configError(loadConfig({ prefix: '../up' }, { cwd, env: {} }))).message).toMatch(/^Invalid configuration in the configuration passed to connect\(\):\n  prefix: /);
+    const inProfile = await configError(loadConfig({ profile: 'ci', profiles: { ci: { prefix: '/abs' } } }, { cwd, env: {} }));
+    expect(inProfile.message).toContain('profiles.ci.prefix: ');
+  });
+
+  it('accepts a prefix of several names, one with a trailing "/", and none at all', async () => {
+    const cwd = await folderWith({});
+    expect((await loadConfig({ prefix: 'team-a/fanout' }, { cwd, env: {} })).prefix).toBe('team-a/fanout');
+    expect((await loadConfig({ prefix: 'runs/' }, { cwd, env: {} })).prefix).toBe('runs');
+    expect((await loadConfig({ prefix: '' }, { cwd, env: {} })).prefix).toBe('');
+  });
+
+  it('names the variable of any refused FANOUT_ value', async () => {
+    const cwd = await folderWith({});
+    const error = await configError(loadConfig({}, { cwd, env: { FANOUT_TIMEOUT_MS: '5' } }));
+    expect(error.message).toContain('defaults.timeoutMs (FANOUT_TIMEOUT_MS)');
   });
 });

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { ErrorCode, FanoutError, type AdapterPluginV1 } from '@fanout/spec';
 import type { z } from 'zod';
 import { importTypeScriptFile } from '../bundle/import-typescript.js';
+import { describeJsonSyntaxError } from './json-error-position.js';
 import { configSchema, type FanoutConfig, type LaneChoice, type RetryPolicy } from './config-schema.js';
 import { resolveLanes, selection, storageFollowing, type BackendSelection, type ResolvedLane } from './resolve-lanes.js';
 
@@ -91,7 +92,7 @@ export async function loadConfig(fromCode: FanoutConfig = {}, options: LoadConfi
   const env = options.env ?? process.env;
   const file = options.configFile === false ? undefined : findConfigFile(cwd, env, options.configFile);
   const fromFile = file ? validate(await readConfigFile(file), file) : {};
-  const fromEnvironment = validate(readEnvironment(env), 'the FANOUT_* environment variables');
+  const fromEnvironment = validate(readEnvironment(env), 'the FANOUT_* environment variables', variableOfSetting);
   const code = validate(fromCode, 'the configuration passed to connect()');
 
   const profile = code.profile ?? env.FANOUT_PROFILE ?? fromFile.profile;
@@ -107,8 +108,11 @@ export async function loadConfig(fromCode: FanoutConfig = {}, options: LoadConfi
   );
   const profilePath = (key: string, layer: object): string =>
     layer === profiles[profile ?? ''] ? `profiles.${profile}.${key}` : key;
+  // Where a backend was named, for errors about it; the variable too when the environment named it.
+  const settingOf = (key: 'compute' | 'storage', layer: object): string =>
+    layer === fromEnvironment ? `${key} (${variableOfSetting(key)})` : profilePath(key, layer);
 
-  let compute: BackendSelection = { backend: 'local', options: {}, configPath: 'compute.options' };
+  let compute: BackendSelection = { backend: 'local', options: {}, configPath: 'compute.options', setting: 'compute' };
   let storage: BackendSelection | undefined;
   let lanes: { choices: LaneChoice[]; configPath: string } | undefined;
   let prefix = DEFAULT_PREFIX;
@@ -122,8 +126,8 @@ export async function loadConfig(fromCode: FanoutConfig = {}, options: LoadConfi
     durable: true,
   };
   for (const layer of layers) {
-    if (layer.compute !== undefined) compute = selection(layer.compute, profilePath('compute.options', layer));
-    if (layer.storage !== undefined) storage = selection(layer.storage, profilePath('storage.options', layer));
+    if (layer.compute !== undefined) compute = selection(layer.compute, settingOf('compute', layer), profilePath('compute.options', layer));
+    if (layer.storage !== undefined) storage = selection(layer.storage, settingOf('storage', layer), profilePath('storage.options', layer));
     // A backend chosen above the lanes (--backend, FANOUT_COMPUTE over a file's lanes) is one lane.
     if (layer.compute !== undefined || layer.storage !== undefined) lanes = undefined;
     if (layer.lanes !== undefined) lanes = { choices: layer.lanes, configPath: profilePath('lanes', layer) };
@@ -168,21 +172,89 @@ function findConfigFile(cwd: string, env: Record<string, string | undefined>, ex
 }
 
 async function readConfigFile(path: string): Promise<unknown> {
+  if (extname(path) === '.json') return readJsonConfigFile(path);
   try {
-    if (extname(path) === '.json') return JSON.parse(await readFile(path, 'utf8')) as unknown;
     const module = ['.ts', '.mts'].includes(extname(path))
       ? await importTypeScriptFile(path)
       : ((await import(pathToFileURL(path).href)) as Record<string, unknown>);
     return module.default ?? module.config;
   } catch (error) {
     if (FanoutError.isInstance(error)) throw error;
-    throw configError(`Could not read configuration file ${path}: ${(error as Error).message}`, error);
+    throw unreadableConfigFile(path, error);
   }
+}
+
+function unreadableConfigFile(path: string, error: unknown): FanoutError {
+  return configError(`Could not read configuration file ${path}: ${(error as Error).message}`, error);
+}
+
+/** A JSON file is parsed here, not imported, so that a syntax error can be named by line and column. */
+async function readJsonConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw unreadableConfigFile(path, error);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw configError(`Configuration file ${path} is not valid JSON: ${describeJsonSyntaxError(text, error)}.`, error);
+  }
+}
+
+/** How a variable that sets one setting is read: the setting's path, and its value from the variable's text. */
+type VariableSetting = { setting: string; read: (value: string, name: string) => unknown };
+
+const backendNamed = (value: string) => ({ backend: value });
+const asIs = (value: string) => value;
+
+function wholeNumber(value: string, name: string): number {
+  if (!/^\d+$/.test(value)) throw configError(`${name} must be a whole number; got ${JSON.stringify(value)}.`);
+  return Number(value);
+}
+
+/** The variables that set one setting each; `FANOUT_CONFIG`, `FANOUT_PROFILE` and the `_OPTIONS` ones are read apart. */
+const VARIABLE_SETTINGS = {
+  FANOUT_COMPUTE: { setting: 'compute', read: backendNamed },
+  FANOUT_STORAGE: { setting: 'storage', read: backendNamed },
+  FANOUT_LANES: { setting: 'lanes', read: (value) => value.split(',').map((name) => name.trim()).filter((name) => name !== '') },
+  FANOUT_PREFIX: { setting: 'prefix', read: asIs },
+  FANOUT_CHUNK_SIZE: { setting: 'defaults.chunkSize', read: (value, name) => (value === 'auto' ? 'auto' : wholeNumber(value, name)) },
+  FANOUT_CONCURRENCY: { setting: 'defaults.concurrency', read: wholeNumber },
+  FANOUT_TIMEOUT_MS: { setting: 'defaults.timeoutMs', read: wholeNumber },
+  FANOUT_MODE: { setting: 'defaults.mode', read: asIs },
+  FANOUT_DURABLE: {
+    setting: 'defaults.durable',
+    read: (value, name) => {
+      if (value !== 'true' && value !== 'false') throw configError(`${name} must be true or false; got ${JSON.stringify(value)}.`);
+      return value === 'true';
+    },
+  },
+} satisfies Partial<Record<keyof typeof ENVIRONMENT_VARIABLES, VariableSetting>>;
+
+/** Options without a backend name apply to the backend its variable names; they need one to attach to. */
+const OPTIONS_VARIABLES = [
+  { role: 'compute', variable: 'FANOUT_COMPUTE', optionsVariable: 'FANOUT_COMPUTE_OPTIONS' },
+  { role: 'storage', variable: 'FANOUT_STORAGE', optionsVariable: 'FANOUT_STORAGE_OPTIONS' },
+] as const;
+
+/**
+ * The variable a setting at `path` came from when the environment set it (`defaults.timeoutMs`:
+ * `FANOUT_TIMEOUT_MS`; `compute.options.workers`: `FANOUT_COMPUTE_OPTIONS`), so that a refused value
+ * names what the user typed.
+ */
+function variableOfSetting(path: string): string | undefined {
+  const settings: Array<[string, string]> = [
+    ...Object.entries(VARIABLE_SETTINGS).map(([name, { setting }]): [string, string] => [setting, name]),
+    ...OPTIONS_VARIABLES.map(({ role, optionsVariable }): [string, string] => [`${role}.options`, optionsVariable]),
+  ];
+  const covering = settings.filter(([setting]) => path === setting || path.startsWith(`${setting}.`));
+  return covering.sort(([a], [b]) => b.length - a.length)[0]?.[1];
 }
 
 function readEnvironment(env: Record<string, string | undefined>): FanoutConfig {
   const config: Record<string, unknown> = {};
-  const defaults: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('FANOUT_') || value === undefined || value === '') continue;
     // Deployed runtimes are configured through FANOUT_RUNTIME_*; they are the adapters' to read.
@@ -192,56 +264,24 @@ function readEnvironment(env: Record<string, string | undefined>): FanoutConfig 
         `Unknown environment variable ${name}. fanout reads: ${Object.keys(ENVIRONMENT_VARIABLES).join(', ')}. Unset it or fix its spelling.`,
       );
     }
-    const integer = (): number => {
-      if (!/^\d+$/.test(value)) throw configError(`${name} must be a whole number; got ${JSON.stringify(value)}.`);
-      return Number(value);
-    };
-    switch (name as keyof typeof ENVIRONMENT_VARIABLES) {
-      case 'FANOUT_COMPUTE':
-        config.compute = { backend: value };
-        break;
-      case 'FANOUT_STORAGE':
-        config.storage = { backend: value };
-        break;
-      case 'FANOUT_LANES':
-        config.lanes = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
-        break;
-      case 'FANOUT_PREFIX':
-        config.prefix = value;
-        break;
-      case 'FANOUT_CHUNK_SIZE':
-        defaults.chunkSize = value === 'auto' ? 'auto' : integer();
-        break;
-      case 'FANOUT_CONCURRENCY':
-        defaults.concurrency = integer();
-        break;
-      case 'FANOUT_TIMEOUT_MS':
-        defaults.timeoutMs = integer();
-        break;
-      case 'FANOUT_MODE':
-        defaults.mode = value;
-        break;
-      case 'FANOUT_DURABLE':
-        if (value !== 'true' && value !== 'false') throw configError(`FANOUT_DURABLE must be true or false; got ${JSON.stringify(value)}.`);
-        defaults.durable = value === 'true';
-        break;
-      default:
-        break;
-    }
+    const variable = (VARIABLE_SETTINGS as Partial<Record<string, VariableSetting>>)[name];
+    if (variable) setAt(config, variable.setting, variable.read(value, name));
   }
-  // Options without a backend name apply to the configured backend; they need one to attach to.
-  for (const [role, variable] of [
-    ['compute', 'FANOUT_COMPUTE'],
-    ['storage', 'FANOUT_STORAGE'],
-  ] as const) {
-    const optionsVariable = `${variable}_OPTIONS`;
+  for (const { role, variable, optionsVariable } of OPTIONS_VARIABLES) {
     const raw = env[optionsVariable];
     if (raw === undefined || raw === '') continue;
     if (!env[variable]) throw configError(`${optionsVariable} is set but ${variable} is not: name the backend the options are for.`);
     config[role] = { backend: env[variable], options: jsonObjectVariable(optionsVariable, raw) };
   }
-  if (Object.keys(defaults).length) config.defaults = defaults;
   return config as FanoutConfig;
+}
+
+/** Set the value at a dotted path (`defaults.timeoutMs`), making the objects on the way. */
+function setAt(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let object = target;
+  for (const key of keys.slice(0, -1)) object = (object[key] ??= {}) as Record<string, unknown>;
+  object[keys.at(-1)!] = value;
 }
 
 function jsonObjectVariable(name: string, value: string): Record<string, unknown> {
@@ -254,14 +294,19 @@ function jsonObjectVariable(name: string, value: string): Record<string, unknown
   throw configError(`${name} must be a JSON object, such as {"workers": 4}; got ${JSON.stringify(value)}.`);
 }
 
-function validate(raw: unknown, source: string): z.infer<typeof configSchema> {
+/** Validate one layer of configuration; `variableOf` names the variable behind a setting, for the environment's layer. */
+function validate(raw: unknown, source: string, variableOf?: (path: string) => string | undefined): z.infer<typeof configSchema> {
   const parsed = configSchema.safeParse(raw ?? {});
   if (parsed.success) return parsed.data;
+  const named = (path: string): string => {
+    const variable = variableOf?.(path);
+    return variable ? `${path} (${variable})` : path;
+  };
   const problems = parsed.error.issues.map((issue) => {
     const keys = 'keys' in issue && Array.isArray(issue.keys) ? issue.keys : [];
     const where = keys.length
-      ? keys.map((key) => [...issue.path, key].join('.')).join(', ')
-      : issue.path.join('.') || '(top level)';
+      ? keys.map((key) => named([...issue.path, key].join('.'))).join(', ')
+      : named(issue.path.join('.')) || '(top level)';
     const what = issue.code === 'unrecognized_keys' ? 'is not a known setting' : issue.message;
     return `${where}: ${what}`;
   });

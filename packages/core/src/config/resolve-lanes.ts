@@ -9,6 +9,12 @@ export type BackendSelection = {
   options: Record<string, unknown>;
   /** Where the options sit in the configuration, for error messages. */
   configPath: string;
+  /**
+   * The setting that named the backend, for error messages: `compute`, `profiles.ci.storage`,
+   * `lanes.1.compute`, `compute (FANOUT_COMPUTE)`. A storage that follows its compute backend
+   * names the compute setting, where the name was written.
+   */
+  setting: string;
 };
 
 /** One lane after resolution: the backends it pairs and its settings. */
@@ -23,15 +29,15 @@ export type ResolvedLane = {
   mode: 'auto' | 'sync' | 'async' | undefined;
 };
 
-export function selection(choice: BackendChoice, configPath: string): BackendSelection {
+export function selection(choice: BackendChoice, setting: string, configPath: string): BackendSelection {
   return typeof choice === 'string'
-    ? { backend: choice, options: {}, configPath }
-    : { backend: choice.backend, options: choice.options ?? {}, configPath };
+    ? { backend: choice, options: {}, configPath, setting }
+    : { backend: choice.backend, options: choice.options ?? {}, configPath, setting };
 }
 
 /** Storage follows compute unless chosen: an AWS lane keeps its data in S3, a local one in a folder. */
 export function storageFollowing(compute: BackendSelection, configPath: string): BackendSelection {
-  return { backend: compute.backend, options: {}, configPath };
+  return { backend: compute.backend, options: {}, configPath, setting: compute.setting };
 }
 
 /**
@@ -69,15 +75,16 @@ function resolveLane(choice: LaneChoice, profiles: Record<string, Profile>, path
   if (computeChoice === undefined) {
     throw laneError(`${path} has no compute backend: give it "compute", or a "profile" that sets one.`);
   }
-  const computePath = compute !== undefined ? `${path}.compute.options` : `profiles.${profileName}.compute.options`;
-  let computeSelection = selection(computeChoice, computePath);
+  const computeSetting = compute !== undefined ? `${path}.compute` : `profiles.${profileName}.compute`;
+  let computeSelection = selection(computeChoice, computeSetting, `${computeSetting}.options`);
   if (memoryMb !== undefined) computeSelection = { ...computeSelection, options: { ...computeSelection.options, memoryMb } };
   const storageChoice = storage ?? profile?.storage;
-  const storagePath = storage !== undefined ? `${path}.storage.options` : `profiles.${profileName}.storage.options`;
+  const storageSetting = storage !== undefined ? `${path}.storage` : `profiles.${profileName}.storage`;
+  const storagePath = `${storageSetting}.options`;
   return {
     name: name ?? profileName ?? computeSelection.backend,
     compute: computeSelection,
-    storage: storageChoice !== undefined ? selection(storageChoice, storagePath) : storageFollowing(computeSelection, storagePath),
+    storage: storageChoice !== undefined ? selection(storageChoice, storageSetting, storagePath) : storageFollowing(computeSelection, storagePath),
     weight: weight ?? 1,
     concurrency,
     mode,

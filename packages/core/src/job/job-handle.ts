@@ -22,6 +22,10 @@ export class JobHandle<Output> implements Job<Output> {
   private readonly iterators = new Set<() => void>();
   private cancelled = false;
   private finishedMs: number | undefined;
+  /** When this client began running the job (epoch ms); `undefined` for an inspection, which runs nothing. */
+  private runningSinceMs: number | undefined;
+  /** How long the job had run before this client took it up: from submission to the last record it found. */
+  private ranBeforeMs = 0;
 
   constructor(
     readonly manifest: JobManifest,
@@ -46,6 +50,17 @@ export class JobHandle<Output> implements Job<Output> {
       return false;
     });
     for (const wake of this.iterators) wake();
+  }
+
+  /**
+   * Called once the records already in storage are adopted, as this client starts running the
+   * job at `sinceMs` (a new job: its submission; a re-attached one: now). Its wall time is then
+   * what the adopted records show had run, plus this client's run: a re-attached job does not
+   * count the time when no client was running it. Not called for an inspection.
+   */
+  startRunning(sinceMs: number): void {
+    this.ranBeforeMs = this.recordedMs();
+    this.runningSinceMs = sinceMs;
   }
 
   /** Called by the run once every task has an outcome. */
@@ -129,7 +144,7 @@ export class JobHandle<Output> implements Job<Output> {
     for (const lane of this.lanes) if (lane.reportsClientStorage) addRequestCounts(client, lane.jobStorage.counting.counts);
     const worker = { ...counters.workerStorage };
     const total = totalRequests(addRequestCounts(addRequestCounts(emptyRequestCounts(), client), worker));
-    const wallMs = this.endMs(run) - this.manifest.createdMs;
+    const wallMs = this.wallMs();
     const failed = run.outcomes.filter((outcome) => outcome && !outcome.ok).length;
     return {
       jobId: this.id,
@@ -174,11 +189,21 @@ export class JobHandle<Output> implements Job<Output> {
     return failed ? 'failed' : 'succeeded';
   }
 
-  private endMs(run: JobRun): number {
-    if (this.finishedMs !== undefined) return this.finishedMs;
-    // Every task settled from records read in storage: the job ended with its last record.
-    if (run.completed === this.size && run.counters.lastFinishedMs) return run.counters.lastFinishedMs;
-    return Date.now();
+  /**
+   * An inspected job's wall time is what storage shows, whenever it is asked: from submission to
+   * the last record. A running one's adds this client's run so far; it finished when its last
+   * task did, or when this client started it, for a job whose every record was already there.
+   */
+  private wallMs(): number {
+    if (this.runningSinceMs === undefined) return this.recordedMs();
+    const endMs = this.finishedMs ?? Date.now();
+    return this.ranBeforeMs + Math.max(0, endMs - this.runningSinceMs);
+  }
+
+  /** From submission to the last record read, 0 before any: the client's clock against the workers', which may differ a little. */
+  private recordedMs(): number {
+    const { lastFinishedMs } = this.activeRun().counters;
+    return lastFinishedMs ? Math.max(0, lastFinishedMs - this.manifest.createdMs) : 0;
   }
 
   private activeRun(): JobRun {

@@ -4,9 +4,25 @@ import { decodeJobManifest, inputsOfJobObject, readJobManifest, type JobInputs, 
 import type { StorageLayout } from '../protocol/layout.js';
 import { oversizedRecord, setAside, type SetAsideObject } from '../protocol/set-aside.js';
 
-/** A job's key for an id, refusing what cannot be one (a path, say). */
+/**
+ * The form of job ids, for messages. Ids are made by `newJobId`; the suffix is matched loosely
+ * so that any id `fanout jobs` lists under `jobs/` (an unreadable object's too) can be named.
+ */
+export const JOB_ID_FORM = 'job ids look like 20261129-023501-1a2b3c4d (the UTC date and time the job was created, then a random suffix)';
+
+/** Whether `text` has the form of a job id, and so can name nothing but a job object. */
+export function isJobId(text: string): boolean {
+  return /^\d{8}-\d{6}-[0-9A-Za-z]+$/.test(text);
+}
+
+/** A job's key for an id, refusing what cannot be one (a path, say) as a job that is not there. */
 export function jobKeyOf(layout: StorageLayout, jobId: string): string {
-  if (!/^[\w.-]+$/.test(jobId)) throw new TypeError(`"${jobId}" is not a job id; ids look like 20261129-023501-1a2b3c4d.`);
+  if (!isJobId(jobId)) {
+    throw new FanoutError(`${JSON.stringify(jobId)} is not a job id: ${JOB_ID_FORM}. \`fanout jobs\` (or executor.jobs()) lists the jobs in storage.`, {
+      code: ErrorCode.JOB_NOT_FOUND,
+      fault: 'caller',
+    });
+  }
   return layout.jobKey(jobId);
 }
 

@@ -58,19 +58,32 @@ export type JobStats = {
   /** The lanes' invocation mode, or `mixed` when lanes differ. */
   mode: 'sync' | 'async' | 'mixed';
   storage: {
-    /** Requests this client made. */
+    /**
+     * Requests this client made for the job. None for an inspection (`executor.inspect`,
+     * `fanout status`): storage does not keep the requests of the client that ran the job.
+     */
     client: StorageRequestCounts;
     /** Requests the workers reported in their records. */
     worker: StorageRequestCounts;
-    /** Client requests made once per job (code upload check, job object). */
+    /** Client requests made once per job (code upload check, job object; re-attached: reading the job and its records). */
     fixedRequests: number;
     /** All requests, client and worker. */
     totalRequests: number;
     /** (total - fixed) / tasks. */
     requestsPerTask: number;
+    /**
+     * Of an inspection only: the requests it made to read the job (manifest, listings, records).
+     * They are not the job's, and are in none of the figures above.
+     */
+    inspection?: StorageRequestCounts;
   };
   timings: {
-    /** From submit to the last task done (or to now, while running). */
+    /**
+     * From submission to the last task done, or to now while this client runs the job. An
+     * inspected job's ends with the last record in storage, so every look at a finished job
+     * reports the same; a re-attached job's leaves out the time when no client was running it
+     * (from its last record before re-attaching to the re-attachment).
+     */
     wallMs: number;
     tasks: DurationSummary;
     invocations: DurationSummary;

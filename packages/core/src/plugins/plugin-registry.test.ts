@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
+import { connect } from '../connect.js';
+import type { FanoutConfig } from '../config/config-schema.js';
 import { PluginRegistry } from './plugin-registry.js';
 
 const pluginSource = (name: string, version = 'v1') => `export default { specificationVersion: '${version}', name: '${name}', createStorage() {} };\n`;
@@ -29,11 +31,53 @@ describe('PluginRegistry', () => {
     expect((await new PluginRegistry([], project).get('./my-adapter.mjs', 'compute')).name).toBe('mine');
   });
 
-  it('names a misspelled backend and lists the built-in ones', async () => {
+  it('names a misspelled backend, suggests the nearest known name, lists only installed adapters, and never says to install the typo', async () => {
     const error = await new PluginRegistry([], tmpdir()).get('lcoal', 'compute').catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: ErrorCode.ADAPTER_NOT_FOUND });
-    expect((error as Error).message).toContain('"lcoal"');
-    expect((error as Error).message).toContain('local, aws, gcp, azure');
+    const message = (error as Error).message;
+    expect(message).toMatch(/^compute names the backend "lcoal"/);
+    expect(message).toContain('Did you mean "local"?');
+    expect(message).toMatch(/Available: local\b/);
+    expect(message).not.toMatch(/gcp|azure/);
+    expect(message).not.toContain('npm install lcoal');
+    expect(message).not.toContain('@fanout/adapter-lcoal');
+  });
+
+  it('suggests a plugin registered in "plugins" by its name, and lists it', async () => {
+    const plugin = { specificationVersion: 'v1' as const, name: 'redis-store' };
+    const error = await new PluginRegistry([plugin], tmpdir()).get('redis-stor', 'storage').catch((caught: unknown) => caught);
+    expect((error as Error).message).toContain('Did you mean "redis-store"?');
+    expect((error as Error).message).toMatch(/Available: .*redis-store \(in "plugins"\)/);
+  });
+
+  it('makes no suggestion for a name like no known one, and says how third-party adapters are installed', async () => {
+    const error = await new PluginRegistry([], tmpdir()).get('nowhere-cloud', 'lanes.1.compute').catch((caught: unknown) => caught);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^lanes\.1\.compute names the backend "nowhere-cloud"/);
+    expect(message).not.toContain('Did you mean');
+    expect(message).not.toContain('npm install nowhere-cloud');
+    expect(message).toContain('"plugins"');
+  });
+
+  it('names a missing adapter file by its absolute path', async () => {
+    const project = await mkdtemp(join(tmpdir(), 'fanout-plugins-'));
+    const error = await new PluginRegistry([], project).get('./no-adapter.mjs', 'storage').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: ErrorCode.ADAPTER_NOT_FOUND });
+    expect((error as Error).message).toContain(`${join(project, 'no-adapter.mjs')} does not exist`);
+  });
+
+  it('reports an unknown backend against the setting that named it: compute, also when storage follows it, or storage', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'fanout-plugins-'));
+    const options = { cwd, configFile: false as const, env: {} };
+    const failure = (config: FanoutConfig, env: Record<string, string> = {}) =>
+      connect(config, { ...options, env }).then(
+        () => '',
+        (error: Error) => error.message,
+      );
+    expect(await failure({ compute: { backend: 'lcoal' } })).toMatch(/^compute names the backend "lcoal"/);
+    expect(await failure({ compute: 'local', storage: 'lcoal' })).toMatch(/^storage names the backend "lcoal"/);
+    expect(await failure({}, { FANOUT_COMPUTE: 'lcoal' })).toMatch(/^compute \(FANOUT_COMPUTE\) names the backend "lcoal"/);
+    expect(await failure({ lanes: ['local', { name: 'two', compute: 'lcoal' }] })).toMatch(/^lanes\.1\.compute names the backend "lcoal"/);
   });
 
   it('refuses an adapter of another specification version', async () => {
