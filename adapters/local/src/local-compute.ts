@@ -105,15 +105,16 @@ export type LocalComputeSettings = {
   env?: LocalEnvironmentOption;
   /**
    * The storage the workers write to, opened in this process: where an asynchronous invocation
-   * that ended without a record (its child crashed, ran out of memory or past its deadline, or
-   * the worker refused the payload) is reported at the payload's `failedKey`, as a cloud
+   * whose child ended without a record (it crashed, ran out of memory or past its deadline) is
+   * reported at the payload's `failedKey` (a worker reports its own refusals), as a cloud
    * platform's failure destination would, so that the client learns of it at its next listing
    * instead of at the invocation's deadline. Without it such failures go unreported.
    */
   failureStorage?: StorageBackendV1;
 };
 
-type Outcome = { record: Uint8Array | undefined } | { error: FanoutError };
+/** `reported`: the worker itself wrote the failure at the payload's `failedKey`. */
+type Outcome = { record: Uint8Array | undefined } | { error: FanoutError; reported?: boolean };
 
 type Invocation = {
   id: number;
@@ -253,7 +254,7 @@ export class LocalCompute implements ComputeBackendV1 {
           ? (outcome: Outcome) => ('error' in outcome ? reject(outcome.error) : resolve({ mode: 'sync', record: outcome.record }))
           : // Asynchronous work reports through storage only: its record, or the failure at failedKey.
             (outcome: Outcome) => {
-              if ('error' in outcome) this.reportFailure(payload, outcome.error, signal);
+              if ('error' in outcome && !outcome.reported) this.reportFailure(payload, outcome.error, signal);
             };
       const invocation: Invocation = {
         id: (this.nextId += 1),
@@ -434,7 +435,7 @@ export class LocalCompute implements ComputeBackendV1 {
       const record = reply.record === null ? undefined : new Uint8Array(reply.record.buffer, reply.record.byteOffset, reply.record.byteLength);
       this.finish(invocation, { record });
     } else {
-      this.finish(invocation, { error: rebuildWorkerError(reply.error, this.storageEnvironmentHint(reply.error.code)) });
+      this.finish(invocation, { error: rebuildWorkerError(reply.error, this.storageEnvironmentHint(reply.error.code)), reported: true });
     }
     this.dispatch();
   }

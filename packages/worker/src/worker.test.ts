@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, type InvocationPayloadV1, type StorageBackendV1 } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
-import { decodeRecord } from './record-codec.js';
+import { decodeInvocationFailure, decodeRecord } from './record-codec.js';
 import { frame, serializeValue } from './serialization.js';
 import { Worker } from './worker.js';
 
@@ -78,4 +78,28 @@ describe('Worker.handle and where the record goes', async () => {
       expect(decodeRecord(result.encoded, 'the result').storage.create).toBe(stored ? 1 : 0);
     });
   }
+});
+
+describe('Worker.handle of an invocation that cannot run', async () => {
+  const codeDirectory = await mkdtemp(join(tmpdir(), 'fanout-worker-'));
+
+  it('writes the refusal of an asynchronous payload at its failedKey, so the client learns of it at once', async () => {
+    const storage = memoryStorage();
+    storage.objects.set('code.mjs', Buffer.from(`${bundle}// tampered\n`));
+    const worker = new Worker({ storage, codeDirectory, echoLogs: false });
+    const refused = worker.handle(payload(10, { respond: false, startedKey: 'record.started-1', failedKey: 'record.failed-1' }));
+    await expect(refused).rejects.toMatchObject({ code: 'CODE_INTEGRITY_FAILED' });
+    const failure = decodeInvocationFailure(storage.objects.get('record.failed-1')!, 'the failure');
+    expect(failure.code).toBe('CODE_INTEGRITY_FAILED');
+    expect(failure.message).toContain('replaces it with its own copy');
+    expect(storage.objects.has('record'), 'no record').toBe(false);
+  });
+
+  it('writes nothing for a synchronous payload, whose refusal travels in the response', async () => {
+    const storage = memoryStorage();
+    storage.objects.set('code.mjs', Buffer.from(`${bundle}// tampered\n`));
+    const worker = new Worker({ storage, codeDirectory, echoLogs: false });
+    await expect(worker.handle(payload(10, {}))).rejects.toMatchObject({ code: 'CODE_INTEGRITY_FAILED' });
+    expect([...storage.objects.keys()]).toEqual(['code.mjs']);
+  });
 });

@@ -15,7 +15,8 @@ import {
 } from '@fanout/spec';
 import { CountingStorage } from './counting-storage.js';
 import { captureLogs } from './log-capture.js';
-import { encodeRecord } from './record-codec.js';
+import { encodeInvocationFailure, encodeRecord } from './record-codec.js';
+import { rebuildWorkerError, transportWorkerError } from './worker-failure.js';
 import { deserializeValue, unframe } from './serialization.js';
 
 export type WorkerOptions = {
@@ -74,10 +75,32 @@ export class Worker {
    *
    * Rejects only when the invocation as a whole cannot run: a payload of another protocol
    * version (`PROTOCOL_ERROR`), a bundle that fails verification (`CODE_INTEGRITY_FAILED`), or a
-   * storage failure.
+   * storage failure; an asynchronous payload's rejection is also written at its `failedKey`.
    */
   async handle(payload: InvocationPayloadV1, options: HandleOptions = {}): Promise<InvocationResult> {
     assertPayload(payload);
+    try {
+      return await this.run(payload, options);
+    } catch (error) {
+      await this.reportFailure(payload, error);
+      throw error;
+    }
+  }
+
+  /**
+   * An asynchronous invocation's rejection reaches nobody (a platform discards it, or retries the
+   * same payload), so it is also written at the payload's `failedKey`, where the client finds it
+   * at its next listing and acts on it at once: repairs a corrupt bundle, retries a storage
+   * failure. Best effort: when even this write fails, the client's deadlines still find the
+   * invocation.
+   */
+  private async reportFailure(payload: InvocationPayloadV1, error: unknown): Promise<void> {
+    if (payload.failedKey === undefined) return;
+    const failure = FanoutError.isInstance(error) ? error : rebuildWorkerError(transportWorkerError(error, 'The worker'));
+    await this.options.storage.put(payload.failedKey, encodeInvocationFailure(failure)).catch(() => undefined);
+  }
+
+  private async run(payload: InvocationPayloadV1, options: HandleOptions): Promise<InvocationResult> {
     const startedMs = Date.now();
     const storage = new CountingStorage(this.options.storage);
     const coldStart = !this.modules.has(payload.code.sha256);
