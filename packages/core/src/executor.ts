@@ -1,4 +1,4 @@
-import { ErrorCode, FanoutError, PROTOCOL_VERSION, type ResultRecordV1 } from '@fanout/spec';
+import { ErrorCode, FanoutError, PROTOCOL_VERSION } from '@fanout/spec';
 import { addRequestCounts, emptyRequestCounts } from '@fanout/worker';
 import { BundleStore } from './bundle/bundle-store.js';
 import { resolveTaskSource, type TaskSource } from './bundle/task-source.js';
@@ -7,7 +7,7 @@ import { estimateJob, type CostEstimate, type EstimateOptions } from './cost/est
 import { JobHandle } from './job/job-handle.js';
 import { readJobSummaries, deleteJobs, type CleanOptions, type CleanReport, type JobSummary } from './job/job-admin.js';
 import { assertBudget, assertConcurrency, assertInvocationsPerSlot, assertPriced, chunkSizeFor, slotsOf, timeoutFor, type MapOptions } from './job/job-options.js';
-import { findJob, readJobInputs, readRecords } from './job/job-records.js';
+import { findJob, readJobInputs, readRecords, type StoredRecord } from './job/job-records.js';
 import type { SetAsideObject } from './protocol/set-aside.js';
 import type { Job, JobStats, TaskFunction, TaskReference } from './job/job-types.js';
 import { ReducedJob } from './job/reduced-job.js';
@@ -247,14 +247,14 @@ export class Executor {
     storages: JobStorages,
     lanes: Lane[],
     options: MapOptions,
-    adopt: { record: ResultRecordV1; storage: LaneStorage }[],
+    adopt: (StoredRecord & { storage: LaneStorage })[],
     /** When this client's run of the job began (a new job: its submission; a re-attached one: now); `undefined` to only inspect it. */
     runningSinceMs: number | undefined,
     setAside: readonly SetAsideObject[] = [],
     repairCode?: (jobStorage: JobStorage) => Promise<void>,
   ): JobHandle<Output> {
     const { run, handle } = newRun<Output>({ manifest, inputs, storages, lanes, options, config: this.config, layout: this.layout, repairCode, onDone: () => this.runs.delete(run) });
-    for (const { record, storage } of adopt) run.adoptRecord(record, run.lanes.find((lane) => lane.lane.storage === storage)!);
+    for (const { record, generation, storage } of adopt) run.adoptRecord(record, run.lanes.find((lane) => lane.lane.storage === storage)!, generation);
     run.setAside.push(...setAside);
     if (runningSinceMs !== undefined) {
       handle.startRunning(runningSinceMs);
@@ -293,9 +293,11 @@ export class Executor {
     const setAside: SetAsideObject[] = [];
     for (const jobStorage of storages.values()) {
       const read = await readRecords(jobStorage.storage, this.layout, manifest, needInputs);
-      for (const record of read.records) adopt.push({ record, storage: jobStorage.lane });
+      for (const stored of read.records) adopt.push({ ...stored, storage: jobStorage.lane });
       setAside.push(...read.setAside);
     }
+    // A task's latest run first: its retry's record settles it, and the failure before it is stale.
+    adopt.sort((a, b) => b.generation - a.generation);
     return { manifest, inputs, storages, lanes, adopt, setAside };
   }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Executor } from '../src/index.js';
-import { describeValue, double, echo, failOnOdd, returnsFunction } from './fixtures/tasks.js';
+import { describeValue, double, echo, failOnOdd, failsAtFirst, returnsFunction } from './fixtures/tasks.js';
 
 let fanout: Executor;
 let cwd: string;
@@ -69,6 +69,21 @@ describe('map on the local backend', () => {
     await job.settled();
     expect(job.stats().invocations.attempts).toBe(3);
   });
+
+  for (const mode of ['sync', 'async'] as const) {
+    it(`keeps a retried task's record apart from the failure before it (${mode}), and re-attaching returns the retry's result`, async () => {
+      const directory = await mkdtemp(join(cwd, 'runs-'));
+      const inputs = [0, 1, 2].map((value) => ({ directory, value, failures: value }));
+      const job = await fanout.map(failsAtFirst, inputs, { mode, chunkSize: 1, retries: { userCode: 2 }, timeoutMs: 20_000 });
+      const started = Date.now();
+      expect(await job.results()).toEqual([0, 1, 2]);
+      expect(Date.now() - started, 'no retry waited for a deadline').toBeLessThan(10_000);
+      expect(job.stats().invocations.attempts).toBe(1 + 2 + 3);
+      const attached = await fanout.attach<number>(job.id);
+      expect(await attached.results(), 'storage holds each retry under its own key').toEqual([0, 1, 2]);
+      expect(attached.stats().invocations.attempts, 'nothing ran again').toBe(1 + 2 + 3);
+    });
+  }
 
   it('refuses an unserializable input with its index, before anything is stored', async () => {
     const error = await fanout.map(echo, [1, 2, () => 3]).catch((caught: unknown) => caught);

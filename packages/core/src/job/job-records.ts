@@ -59,6 +59,9 @@ export async function readJobInputs(storage: StorageBackendV1, layout: StorageLa
   return inputsOfJobObject(bytes, decodeJobManifest(bytes, key));
 }
 
+/** A result record as found in storage, with the generation its key names (see `StorageLayout.resultKey`). */
+export type StoredRecord = { record: ResultRecordV1; generation: number };
+
 /**
  * Every result record of a job in one storage, and the objects that should have been records and
  * are not (too large to be one, or not decodable). With `repair` those are set aside
@@ -69,8 +72,8 @@ export async function readRecords(
   layout: StorageLayout,
   manifest: JobManifest,
   repair: boolean,
-): Promise<{ records: ResultRecordV1[]; setAside: SetAsideObject[] }> {
-  const records: ResultRecordV1[] = [];
+): Promise<{ records: StoredRecord[]; setAside: SetAsideObject[] }> {
+  const records: StoredRecord[] = [];
   const bad: SetAsideObject[] = [];
   const refuse = async (key: string, reason: string, bytes?: Uint8Array) => {
     bad.push(repair ? await setAside(storage, layout, key, reason, bytes) : { key, reason, movedTo: undefined });
@@ -80,7 +83,8 @@ export async function readRecords(
     const page = await storage.list(layout.resultsPrefix(manifest.id), cursor === undefined ? {} : { cursor });
     for (const { key, size } of page.objects) {
       // Start signals and anything else under the prefix are not records.
-      if (!layout.parseResultKey(manifest.id, key)) continue;
+      const range = layout.parseResultKey(manifest.id, key);
+      if (!range) continue;
       const oversized = oversizedRecord(size);
       if (oversized) {
         await refuse(key, oversized);
@@ -89,7 +93,7 @@ export async function readRecords(
       const bytes = await storage.get(key);
       if (!bytes) continue;
       try {
-        records.push(decodeRecord(bytes, key));
+        records.push({ record: decodeRecord(bytes, key), generation: range.generation });
       } catch (error) {
         await refuse(key, (error as Error).message, bytes);
       }

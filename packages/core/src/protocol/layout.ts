@@ -3,7 +3,9 @@
  *
  * - `code/<sha256>.mjs`: a bundle, shared by every job that ships the same code;
  * - `jobs/<jobId>`: the job object (manifest and every input, framed), one per job;
- * - `results/<jobId>/<first>-<count>`: one result record per completed task range;
+ * - `results/<jobId>/<first>-<count>`: one result record per completed task range, and
+ *   `…<first>-000001~<generation>` for a task run again after it threw (`retries.userCode`):
+ *   the first record of a range wins, so a retry needs a key of its own;
  * - `results/<jobId>/<first>-<count>.started-<attempt>`: an empty object an asynchronous
  *   invocation writes when it starts, and `….failed-<attempt>`, what a platform that saw it fail
  *   without a record says; beside the records, so that the one listing that finds records also
@@ -32,33 +34,38 @@ export class StorageLayout {
     return this.join(`results/${jobId}/`);
   }
 
-  /** Zero-padded so that listings come back in task order. */
-  resultKey(jobId: string, first: number, count: number): string {
-    return `${this.resultsPrefix(jobId)}${String(first).padStart(10, '0')}-${String(count).padStart(6, '0')}`;
+  /**
+   * Zero-padded so that listings come back in task order. `generation` counts how many times the
+   * range was run again after its task threw (0: the range as planned or split).
+   */
+  resultKey(jobId: string, first: number, count: number, generation = 0): string {
+    const range = `${String(first).padStart(10, '0')}-${String(count).padStart(6, '0')}`;
+    return `${this.resultsPrefix(jobId)}${range}${generation > 0 ? `~${generation}` : ''}`;
   }
 
-  /** The task range a result key stands for, or `undefined` for a foreign key. */
-  parseResultKey(jobId: string, key: string): { first: number; count: number } | undefined {
+  /** The task range (and generation) a result key stands for, or `undefined` for a foreign key. */
+  parseResultKey(jobId: string, key: string): RecordRange | undefined {
     const name = key.slice(this.resultsPrefix(jobId).length);
-    const match = /^(\d{10})-(\d{6})$/.exec(name);
-    return match ? { first: Number(match[1]), count: Number(match[2]) } : undefined;
+    const match = /^(\d{10})-(\d{6})(?:~(\d+))?$/.exec(name);
+    return match ? { first: Number(match[1]), count: Number(match[2]), generation: Number(match[3] ?? 0) } : undefined;
   }
 
   /** Where attempt `attempt` at a range says it started (asynchronous invocations only). */
-  startedKey(jobId: string, first: number, count: number, attempt: number): string {
-    return `${this.resultKey(jobId, first, count)}.started-${attempt}`;
+  startedKey(jobId: string, range: RecordRange, attempt: number): string {
+    return `${this.resultKey(jobId, range.first, range.count, range.generation)}.started-${attempt}`;
   }
 
   /** Where the platform reports that attempt `attempt` at a range failed without a record (asynchronous invocations only). */
-  failedKey(jobId: string, first: number, count: number, attempt: number): string {
-    return `${this.resultKey(jobId, first, count)}.failed-${attempt}`;
+  failedKey(jobId: string, range: RecordRange, attempt: number): string {
+    return `${this.resultKey(jobId, range.first, range.count, range.generation)}.failed-${attempt}`;
   }
 
   /** The signal a key stands for (its kind, range and attempt), or `undefined` for any other key. */
   parseSignalKey(jobId: string, key: string): InvocationSignal | undefined {
     const name = key.slice(this.resultsPrefix(jobId).length);
-    const match = /^(\d{10})-(\d{6})\.(started|failed)-(\d+)$/.exec(name);
-    return match ? { kind: match[3] as InvocationSignal['kind'], first: Number(match[1]), count: Number(match[2]), attempt: Number(match[4]) } : undefined;
+    const match = /^(\d{10})-(\d{6})(?:~(\d+))?\.(started|failed)-(\d+)$/.exec(name);
+    if (!match) return undefined;
+    return { kind: match[4] as InvocationSignal['kind'], first: Number(match[1]), count: Number(match[2]), generation: Number(match[3] ?? 0), attempt: Number(match[5]) };
   }
 
   /** Where an object that broke the protocol is kept once set aside, stamped with when it was found. */
@@ -77,8 +84,11 @@ export class StorageLayout {
   }
 }
 
+/** A task range whose record is kept under its own key: `generation` > 0 for a task run again after it threw. */
+export type RecordRange = { first: number; count: number; generation: number };
+
 /** A start or failure signal of one attempt at a task range. */
-export type InvocationSignal = { kind: 'started' | 'failed'; first: number; count: number; attempt: number };
+export type InvocationSignal = RecordRange & { kind: 'started' | 'failed'; attempt: number };
 
 /** A new job id: sortable by creation time, unique without coordination. */
 export function newJobId(now = new Date()): string {

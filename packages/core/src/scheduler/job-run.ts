@@ -3,7 +3,7 @@ import { decodeRecord } from '@fanout/worker';
 import type { RetryPolicy } from '../config/config-schema.js';
 import type { TaskResult } from '../job/job-types.js';
 import type { JobInputs, JobManifest } from '../protocol/job-object.js';
-import type { InvocationSignal, StorageLayout } from '../protocol/layout.js';
+import type { InvocationSignal, RecordRange, StorageLayout } from '../protocol/layout.js';
 import { describeSetAside, type SetAsideObject } from '../protocol/set-aside.js';
 import { BudgetGuard } from './budget-guard.js';
 import { CodeRepairs } from './code-repair.js';
@@ -86,7 +86,7 @@ export class JobRun extends RunBookkeeping {
           isSettled: (first, count) => this.isSettled(first, count),
           isWaiting: () => [...this.running].some((attempt) => lanes.includes(attempt.lane)),
           maxIntervalMs: () => pollCeilingMs(this.running, lanes),
-          onRecord: (record) => this.settleRecord(record, undefined, lanes[0]!),
+          onRecord: (record, generation) => this.settleRecord(record, undefined, lanes[0]!, undefined, generation),
           onStarted: (signal) => this.onStarted(signal, lanes),
           onSetAside: (report, range) => this.onSetAside(report, range),
           onFailed: (signal, error) => this.attemptOf(signal, lanes).forEach((attempt) => this.failAttempt(attempt, error)),
@@ -313,8 +313,8 @@ export class JobRun extends RunBookkeeping {
     this.pump();
   }
 
-  protected requeueTask(index: number): void {
-    this.queue.putLast(newUnit(index, 1));
+  protected requeueTask(index: number, generation: number): void {
+    this.queue.putLast(newUnit(index, 1, generation));
   }
 
   /** Once the budget stopped dispatch and nothing is in flight, what is left fails with `BUDGET_EXCEEDED`. */
@@ -348,17 +348,19 @@ export class JobRun extends RunBookkeeping {
   }
 
   /** A bad object stood where the range's record belongs and was set aside: its attempts run again now, not at their deadline. */
-  private onSetAside(report: SetAsideObject, { first, count }: { first: number; count: number }): void {
+  private onSetAside(report: SetAsideObject, { first, count, generation }: RecordRange): void {
     this.setAside.push(report);
     const error = new FanoutError(`The record of tasks ${describeRange({ first, count })} was unusable: ${describeSetAside(report)}`, { code: ErrorCode.PROTOCOL_ERROR, retryable: true });
     for (const attempt of [...this.running]) {
-      if (attempt.unit.first === first && attempt.unit.count === count) this.failAttempt(attempt, error);
+      if (attempt.unit.first === first && attempt.unit.count === count && attempt.unit.generation === generation) this.failAttempt(attempt, error);
     }
   }
 
   /** The running attempt a signal from the storage of `lanes` is about (none once it has ended). */
-  private attemptOf({ first, count, attempt: number }: InvocationSignal, lanes: readonly JobLane[]): Attempt[] {
-    return [...this.running].filter((attempt) => attempt.number === number && attempt.unit.first === first && attempt.unit.count === count && lanes.includes(attempt.lane));
+  private attemptOf({ first, count, generation, attempt: number }: InvocationSignal, lanes: readonly JobLane[]): Attempt[] {
+    return [...this.running].filter(
+      (attempt) => attempt.number === number && attempt.unit.first === first && attempt.unit.count === count && attempt.unit.generation === generation && lanes.includes(attempt.lane),
+    );
   }
 
   /**
@@ -440,6 +442,6 @@ export class JobRun extends RunBookkeeping {
 }
 
 /** Names one attempt at one range, as a start signal does. */
-function signalKey({ first, count }: { first: number; count: number }, attempt: number): string {
-  return `${first}:${count}:${attempt}`;
+function signalKey({ first, count, generation }: RecordRange, attempt: number): string {
+  return `${first}:${count}~${generation}:${attempt}`;
 }

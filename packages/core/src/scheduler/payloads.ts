@@ -30,12 +30,12 @@ export function payloadFor({ manifest, layout, inputs, durable, lane, unit }: Pa
     attempt: unit.attempts,
     code: manifest.code,
     tasks: { first: unit.first, count: unit.count },
-    resultKey: layout.resultKey(manifest.id, unit.first, unit.count),
+    resultKey: layout.resultKey(manifest.id, unit.first, unit.count, unit.generation),
     respond: mode === 'sync',
     ...(mode === 'sync' && !durable ? { durable: false } : {}),
     timeoutMs: manifest.timeoutMs,
     ...(mode === 'async'
-      ? { startedKey: layout.startedKey(manifest.id, unit.first, unit.count, unit.attempts), failedKey: layout.failedKey(manifest.id, unit.first, unit.count, unit.attempts) }
+      ? { startedKey: layout.startedKey(manifest.id, unit, unit.attempts), failedKey: layout.failedKey(manifest.id, unit, unit.attempts) }
       : {}),
   } as const;
   if (inputs !== undefined && !readsStoredInputs(manifest, lane.capabilities.storedInputsAboveBytes) && end - start + PAYLOAD_ENVELOPE_BYTES <= budget) {

@@ -1,6 +1,6 @@
 import { ErrorCode, FanoutError, type ResultRecordV1, type StorageBackendV1 } from '@fanout/spec';
 import { decodeInvocationFailure, decodeRecord } from '@fanout/worker';
-import type { InvocationSignal, StorageLayout } from '../protocol/layout.js';
+import type { InvocationSignal, RecordRange, StorageLayout } from '../protocol/layout.js';
 import { oversizedRecord, setAside, type SetAsideObject } from '../protocol/set-aside.js';
 
 /** Shortest and longest pause between listings, in milliseconds. */
@@ -23,11 +23,12 @@ export type ResultPollerOptions = {
   isWaiting: () => boolean;
   /** The longest pause between listings now, from {@link POLL_STARTING_MAX_MS} to {@link POLL_MAX_MS} (see `pollCeilingMs`). */
   maxIntervalMs: () => number;
-  onRecord: (record: ResultRecordV1) => void;
+  /** A record was listed under the key of generation `generation` of its range. */
+  onRecord: (record: ResultRecordV1, generation: number) => void;
   /** A start signal was listed: attempt `attempt` at the range began (see `liveness.ts`). */
   onStarted: (signal: InvocationSignal) => void;
   /** An object where a record of `range` belongs was not one; it has been set aside (see `set-aside.ts`). */
-  onSetAside: (report: SetAsideObject, range: { first: number; count: number }) => void;
+  onSetAside: (report: SetAsideObject, range: RecordRange) => void;
   /** The platform reported that attempt `attempt` at the range failed without a record. */
   onFailed: (signal: InvocationSignal, error: FanoutError) => void;
   onError: (error: unknown) => void;
@@ -113,7 +114,7 @@ export class ResultPoller {
         }
         const oversized = oversizedRecord(size);
         if (oversized && !this.options.isSettled(range.first, range.count)) await this.setAside(key, range, oversized);
-        else found += await this.readOnce(key, range, (bytes) => this.options.onRecord(decodeRecord(bytes, key)));
+        else found += await this.readOnce(key, range, (bytes) => this.options.onRecord(decodeRecord(bytes, key), range.generation));
       }
       cursor = page.cursor;
     } while (cursor !== undefined && !this.stopped);
@@ -121,7 +122,7 @@ export class ResultPoller {
   }
 
   /** Read `key` about `range` and hand it to `use`, unless the range is settled already; 1 if it was read. */
-  private async readOnce(key: string, range: { first: number; count: number }, use: (bytes: Uint8Array) => void): Promise<number> {
+  private async readOnce(key: string, range: RecordRange, use: (bytes: Uint8Array) => void): Promise<number> {
     if (this.options.isSettled(range.first, range.count)) {
       this.seen.add(key);
       return 0;
@@ -145,7 +146,7 @@ export class ResultPoller {
    * Move a bad object out of the range's way and report it. Unseen again once gone: the range's
    * next record is written under the same key.
    */
-  private async setAside(key: string, range: { first: number; count: number }, reason: string, bytes?: Uint8Array): Promise<void> {
+  private async setAside(key: string, range: RecordRange, reason: string, bytes?: Uint8Array): Promise<void> {
     this.seen.add(key);
     try {
       this.options.onSetAside(await setAside(this.options.storage, this.options.layout, key, reason, bytes), range);

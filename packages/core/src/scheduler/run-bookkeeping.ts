@@ -70,22 +70,27 @@ export abstract class RunBookkeeping {
    * dispatched, from the storage of `lane`. Its attempt number counts towards the job's attempts:
    * that is how many invocations storage shows this range took.
    */
-  adoptRecord(record: ResultRecordV1, lane: JobLane): void {
+  adoptRecord(record: ResultRecordV1, lane: JobLane, generation: number): void {
     this.counters.attempts += record.attempt;
     lane.counters.attempts += record.attempt;
-    this.settleRecord(record, undefined, lane);
+    this.settleRecord(record, undefined, lane, undefined, generation);
   }
 
   protected abstract endAttempt(attempt: Attempt): boolean;
   protected abstract onRecordSettled(record: ResultRecordV1, lane: JobLane, duplicate: boolean): void;
-  protected abstract requeueTask(index: number): void;
+  /** Run task `index` alone again, as generation `generation` of it (see `StorageLayout.resultKey`). */
+  protected abstract requeueTask(index: number, generation: number): void;
   protected abstract finish(): void;
 
-  protected settleRecord(record: ResultRecordV1, attempt: Attempt | undefined, lane: JobLane, billedMs?: number): void {
+  /**
+   * Take a record of the job: from `attempt`'s response, or found in storage under the key of
+   * generation `generation` of its range.
+   */
+  protected settleRecord(record: ResultRecordV1, attempt: Attempt | undefined, lane: JobLane, billedMs?: number, generation = attempt?.unit.generation ?? 0): void {
     if (record.jobId !== this.manifestOfRun.id) return;
     const { first, count } = record.tasks;
     if (attempt) this.endAttempt(attempt);
-    else this.endAttemptsCovering(record);
+    else this.endAttemptsCovering(record, generation);
     const durationMs = record.finishedMs - record.startedMs;
     addRequestCounts(this.counters.workerStorage, record.storage);
     addRequestCounts(lane.counters.workerStorage, record.storage);
@@ -116,12 +121,15 @@ export abstract class RunBookkeeping {
         this.settleTask(index, { index, ok: true, value: outcome.value, durationMs: outcome.durationMs });
         return;
       }
-      const retriesUsed = this.userRetries.get(index) ?? 0;
+      // A failure from before the task's latest retry (a backup's late record) says nothing new.
+      if (generation < (this.userRetries.get(index) ?? 0)) return;
+      // Re-attached: the records' generations say how many retries were used.
+      const retriesUsed = Math.max(this.userRetries.get(index) ?? 0, generation);
       if (outcome.error.code === ErrorCode.USER_CODE_ERROR && retriesUsed < this.retryPolicy.userCode) {
         this.userRetries.set(index, retriesUsed + 1);
         this.counters.retried += 1;
         lane.counters.retried += 1;
-        this.requeueTask(index);
+        this.requeueTask(index, retriesUsed + 1);
         return;
       }
       lane.counters.tasks += 1;
@@ -170,10 +178,10 @@ export abstract class RunBookkeeping {
     return true;
   }
 
-  private endAttemptsCovering(record: ResultRecordV1): void {
+  private endAttemptsCovering(record: ResultRecordV1, generation: number): void {
     const { first, count } = record.tasks;
     for (const attempt of [...this.running]) {
-      if (attempt.unit.first !== first || attempt.unit.count !== count) continue;
+      if (attempt.unit.first !== first || attempt.unit.count !== count || attempt.unit.generation !== generation) continue;
       if (attempt.lane.mode === 'async' && attempt.number === record.attempt && !record.signalled) attempt.lane.lane.starts.signals ??= false;
       // An asynchronous range's record, listed: how long this job's invocations run once started.
       // Only the attempt that wrote it: an original that crashed and was backed up would count

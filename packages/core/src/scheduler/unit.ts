@@ -5,6 +5,8 @@ import type { JobLane } from './job-lane.js';
 export type Unit = {
   first: number;
   count: number;
+  /** How many times the task was run again after it threw (see `StorageLayout.resultKey`); 0 for planned and split ranges. */
+  generation: number;
   /** Retries used so far, by failure class; failures that point at a lane count per lane. */
   retries: Map<string, number>;
   /** Attempts made at this unit (the payload's `attempt`), backups included. */
@@ -42,8 +44,8 @@ export type Attempt = {
   fetching: boolean;
 };
 
-export function newUnit(first: number, count: number): Unit {
-  return { first, count, retries: new Map(), attempts: 0, inFlight: new Set(), backedUp: false, suspectBackups: 0, lostResends: 0, holds: new Map(), excluded: new Set() };
+export function newUnit(first: number, count: number, generation = 0): Unit {
+  return { first, count, generation, retries: new Map(), attempts: 0, inFlight: new Set(), backedUp: false, suspectBackups: 0, lostResends: 0, holds: new Map(), excluded: new Set() };
 }
 
 export function describeRange(unit: { first: number; count: number }): string {
