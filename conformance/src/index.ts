@@ -8,6 +8,7 @@
  * - Whole jobs through core: {@link describeAdapterConformance} (jobs, recovery, chaos).
  * - Everything a plugin provides: {@link describeConformance}; from a program: {@link runConformance}.
  * - Fault injection around any backend: {@link withFaults}, {@link FaultInjectingStorage}, {@link FaultInjectingCompute}.
+ * - Fault injection on the S3 and Lambda wire, client and workers alike: {@link startWireFaultProxy}, {@link describeWireChaos}.
  */
 export {
   DEFAULT_SEED,
@@ -37,15 +38,19 @@ export { describeComputeConformance } from './compute/compute-conformance.js';
 export { describeComputeInvocation } from './compute/compute-invocation.js';
 export { describeComputePayloadLimits, MAX_BUILT_PAYLOAD_BYTES } from './compute/compute-limits.js';
 export { describeComputeFailures, describeComputeCancellation } from './compute/compute-failures.js';
-export { TASK_BUNDLE_SOURCE, TASK_BUNDLE_SHA256 } from './compute/task-bundle.js';
+export { TASK_BUNDLE_SOURCE, TASK_BUNDLE_SHA256, buildPayload, type PayloadParameters } from './compute/task-bundle.js';
 export { describeJobs, JOB_TASKS } from './jobs/jobs-group.js';
 export { describeJobRecovery } from './jobs/recovery-group.js';
 export { describeCorruption, OVERSIZED_RECORD_BYTES } from './jobs/corruption-group.js';
 export { describeLanes, LANE_TASKS } from './jobs/lanes-group.js';
 export { describeChaos, CHAOS_TASKS, CHAOS_BOUND_MS } from './chaos/chaos-group.js';
 export { CHAOS_SCENARIOS, type ChaosScenario } from './chaos/chaos-scenarios.js';
-export { describeLiveness, LIVENESS_TASKS, LIVENESS_SLOWDOWN } from './chaos/liveness-group.js';
+export { describeLiveness, LIVENESS_TASKS, LIVENESS_SLOWDOWN, LIVENESS_TARGET_MS } from './chaos/liveness-group.js';
 export { describeAdapterConformance, describeConformance, type ConformanceSuite } from './adapter-conformance.js';
+export { describeWireChaos, describeWireFigures, WIRE_TASKS, WIRE_BOUND_MS, type WireFigures, type WireSetup } from './wire/wire-group.js';
+export { WIRE_SCENARIOS, WIRE_INVOCATION_TIMEOUT_MS, type WireScenario } from './wire/wire-scenarios.js';
+export { startWireFaultProxy, describeWireCounts, requestsFrom, WIRE_ORIGINS, type WireCounts, type WireFault, type WireFaultPlan, type WireFaultProxy, type WireFaultRule, type WireFaultShares, type WireOrigin } from './wire/wire-fault-proxy.js';
+export { classifyRequest, serviceErrorAnswer, serviceOfKind, LAMBDA_INVOKE_KINDS, S3_OBJECT_KINDS, type WireRequestKind, type WireService } from './wire/wire-requests.js';
 export {
   FaultInjectingStorage,
   type StorageFaultCounts,

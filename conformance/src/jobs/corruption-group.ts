@@ -1,3 +1,4 @@
+import { listAll } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError, type Executor } from '@fanout/core';
 import type { StorageBackendV1 } from '@fanout/spec';
 import { describe, expect } from 'vitest';
@@ -18,21 +19,10 @@ const FLAT_MEMORY_BYTES = 64 * 2 ** 20;
 
 const inputs = Array.from({ length: TASKS }, (_, index) => index);
 
-/** Every key under a prefix. */
-async function keysUnder(storage: StorageBackendV1, prefix: string): Promise<{ key: string; size: number }[]> {
-  const objects: { key: string; size: number }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.list(prefix, cursor === undefined ? {} : { cursor });
-    objects.push(...page.objects);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return objects;
-}
 
 /** A finished job's record keys (not its signals), in task order. */
 async function recordKeys(storage: StorageBackendV1, group: JobGroupSession, jobId: string): Promise<string[]> {
-  return (await keysUnder(storage, `${group.namespace}/results/${jobId}/`)).map(({ key }) => key).filter((key) => /\/\d{10}-\d{6}$/.test(key));
+  return (await listAll(storage, `${group.namespace}/results/${jobId}/`)).map(({ key }) => key).filter((key) => /\/\d{10}-\d{6}$/.test(key));
 }
 
 async function* zeros(bytes: number): AsyncIterable<Uint8Array> {
@@ -129,9 +119,9 @@ export function describeCorruption(setup: AdapterSetup, environment: Conformance
       // A bundle no warm worker has loaded yet (a worker keeps the bundles it verified): an inline
       // task of its own, stored by a job of no tasks, which invokes nothing.
       const task = new Function('value', `return value * value + 0 * ${Date.now()};`) as (value: number) => number;
-      const before = new Set((await keysUnder(storage, `${group.namespace}/code/`)).map(({ key }) => key));
+      const before = new Set((await listAll(storage, `${group.namespace}/code/`)).map(({ key }) => key));
       await (await executor.map(task, [])).results();
-      const stored = (await keysUnder(storage, `${group.namespace}/code/`)).filter(({ key }) => !before.has(key));
+      const stored = (await listAll(storage, `${group.namespace}/code/`)).filter(({ key }) => !before.has(key));
       expect(stored, 'the bundle the empty job stored').toHaveLength(1);
       await storage.put(stored[0]!.key, new TextEncoder().encode('export default () => 0;'));
 
