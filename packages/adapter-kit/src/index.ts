@@ -17,3 +17,4 @@ export {
 export { DispatchThreadPool, serveComputeInThreads, type DispatchThreadPoolOptions } from './dispatch-threads.js';
 export { describeValue, isIntegerBetween, optionError, optionsRecord, type OptionsContext, type OptionsShape } from './options.js';
 export { assertByteRange, decodeKeyCursor, encodeKeyCursor, listPageLimit } from './storage-arguments.js';
+export { listAll } from './list-all.js';

@@ -1,3 +1,4 @@
+import { listAll } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError, type StorageBackendV1 } from '@fanout/spec';
 import { readJobManifest } from '../protocol/job-object.js';
 import type { StorageLayout } from '../protocol/layout.js';
@@ -27,20 +28,10 @@ export type CleanReport = { jobs: string[]; deletedObjects: number };
 /** Keys per delete call, the batch limit of S3 and Azure. */
 const deleteBatch = 1000;
 
-async function listKeys(storage: StorageBackendV1, prefix: string): Promise<{ key: string; modifiedMs?: number }[]> {
-  const objects = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.list(prefix, cursor === undefined ? {} : { cursor });
-    objects.push(...page.objects);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return objects;
-}
 
 /** The newest jobs, with how many tasks have a result record. */
 export async function readJobSummaries(storage: StorageBackendV1, layout: StorageLayout, limit: number): Promise<JobSummary[]> {
-  const ids = (await listKeys(storage, layout.jobsPrefix()))
+  const ids = (await listAll(storage, layout.jobsPrefix()))
     .map(({ key }) => layout.jobIdFromKey(key))
     .filter((id): id is string => id !== undefined)
     .sort()
@@ -56,7 +47,7 @@ export async function readJobSummaries(storage: StorageBackendV1, layout: Storag
         if (!FanoutError.isInstance(error, ErrorCode.PROTOCOL_ERROR)) throw error;
         return { id, createdMs: 0, label: '', taskCount: 0, completedTasks: 0, unreadable: error.message };
       }
-      const results = await listKeys(storage, layout.resultsPrefix(id));
+      const results = await listAll(storage, layout.resultsPrefix(id));
       const done = new Set<number>();
       for (const { key } of results) {
         const range = layout.parseResultKey(id, key);
@@ -78,7 +69,7 @@ export async function deleteJobs(storage: StorageBackendV1, layout: StorageLayou
   if (!options.all && !options.jobIds?.length && options.olderThanMs === undefined) {
     throw new TypeError('clean needs jobIds, olderThanMs or all: it never deletes without a selection.');
   }
-  const jobObjects = await listKeys(storage, layout.jobsPrefix());
+  const jobObjects = await listAll(storage, layout.jobsPrefix());
   const now = Date.now();
   const selected = new Set<string>();
   for (const { key, modifiedMs } of jobObjects) {
@@ -89,10 +80,10 @@ export async function deleteJobs(storage: StorageBackendV1, layout: StorageLayou
   }
   const keys: string[] = [];
   if (options.all) {
-    keys.push(...(await listKeys(storage, layout.prefix ? `${layout.prefix}/` : '')).map(({ key }) => key));
+    keys.push(...(await listAll(storage, layout.prefix ? `${layout.prefix}/` : '')).map(({ key }) => key));
   } else {
     for (const id of selected) {
-      keys.push(layout.jobKey(id), ...(await listKeys(storage, layout.resultsPrefix(id))).map(({ key }) => key));
+      keys.push(layout.jobKey(id), ...(await listAll(storage, layout.resultsPrefix(id))).map(({ key }) => key));
     }
   }
   for (let start = 0; start < keys.length; start += deleteBatch) await storage.delete(keys.slice(start, start + deleteBatch));
