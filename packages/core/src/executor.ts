@@ -22,6 +22,23 @@ import { readsStoredInputs } from './scheduler/payloads.js';
 
 export type { MapOptions } from './job/job-options.js';
 
+/** What a run of a job starts from: a new job, a re-attached one, or one only inspected. */
+type RunStart = {
+  manifest: JobManifest;
+  inputs: JobInputs | undefined;
+  storages: JobStorages;
+  lanes: Lane[];
+  options: MapOptions;
+  /** Records already in storage, with the storage each came from. */
+  adopt?: (StoredRecord & { storage: LaneStorage })[];
+  /** When this client's run of the job began (a new job: its submission; a re-attached one: now); `undefined` to only inspect it. */
+  runningSinceMs: number | undefined;
+  /** Objects found where records belong that are not records. */
+  setAside?: readonly SetAsideObject[];
+  /** Replace the code bundle in a storage where a worker found it corrupt; only a client with the bundle can. */
+  repairCode?: (jobStorage: JobStorage) => Promise<void>;
+};
+
 export type ExecutorDependencies = {
   config: ResolvedConfig;
   /** Every configured lane's backends, in configuration order; the first is the default for single-lane work. */
@@ -112,7 +129,15 @@ export class Executor {
       jobStorage.written = jobStorage.storage.put(this.layout.jobKey(manifest.id), streamParts(parts));
       jobStorage.written.catch(() => undefined);
     }
-    const job = this.startRun<Awaited<Output>>(manifest, inlineInputs, storages, lanes, options, [], manifest.createdMs, [], (jobStorage) => this.bundles.replace(jobStorage.storage, bundle));
+    const job = this.startRun<Awaited<Output>>({
+      manifest,
+      inputs: inlineInputs,
+      storages,
+      lanes,
+      options,
+      runningSinceMs: manifest.createdMs,
+      repairCode: (jobStorage) => this.bundles.replace(jobStorage.storage, bundle),
+    });
     try {
       await Promise.all([...storages.values()].map((jobStorage) => jobStorage.written));
     } catch (error) {
@@ -158,8 +183,8 @@ export class Executor {
    */
   async attach<Output = unknown>(jobId: string, options: MapOptions = {}): Promise<Job<Output>> {
     this.assertUsable();
-    const { manifest, inputs, storages, lanes, adopt, setAside } = await this.readJob(jobId, options, true);
-    return this.startRun<Output>(manifest, inputs, storages, lanes, options, adopt, Date.now(), setAside);
+    const read = await this.readJob(jobId, options, true);
+    return this.startRun<Output>({ ...read, options, runningSinceMs: Date.now() });
   }
 
   /**
@@ -171,7 +196,7 @@ export class Executor {
     const { manifest, storages, lanes, adopt, setAside } = await this.readJob(jobId, options, false);
     // Counted afresh: the requests the stats report as the client's are those made for the job, and reading it is not.
     const unread: JobStorages = new Map([...storages.keys()].map((laneStorage) => [laneStorage, jobStorageFor(laneStorage)]));
-    const stats = this.startRun(manifest, undefined, unread, lanes, {}, adopt, undefined, setAside).stats();
+    const stats = this.startRun({ manifest, inputs: undefined, storages: unread, lanes, options: {}, adopt, runningSinceMs: undefined, setAside }).stats();
     const inspection = emptyRequestCounts();
     for (const jobStorage of storages.values()) addRequestCounts(inspection, jobStorage.counting.counts);
     return { ...stats, storage: { ...stats.storage, inspection } };
@@ -241,18 +266,7 @@ export class Executor {
     });
   }
 
-  private startRun<Output>(
-    manifest: JobManifest,
-    inputs: JobInputs | undefined,
-    storages: JobStorages,
-    lanes: Lane[],
-    options: MapOptions,
-    adopt: (StoredRecord & { storage: LaneStorage })[],
-    /** When this client's run of the job began (a new job: its submission; a re-attached one: now); `undefined` to only inspect it. */
-    runningSinceMs: number | undefined,
-    setAside: readonly SetAsideObject[] = [],
-    repairCode?: (jobStorage: JobStorage) => Promise<void>,
-  ): JobHandle<Output> {
+  private startRun<Output>({ manifest, inputs, storages, lanes, options, adopt = [], runningSinceMs, setAside = [], repairCode }: RunStart): JobHandle<Output> {
     const { run, handle } = newRun<Output>({ manifest, inputs, storages, lanes, options, config: this.config, layout: this.layout, repairCode, onDone: () => this.runs.delete(run) });
     for (const { record, generation, storage } of adopt) run.adoptRecord(record, run.lanes.find((lane) => lane.lane.storage === storage)!, generation);
     run.setAside.push(...setAside);
