@@ -54,6 +54,8 @@ export function describeCorruption(setup: AdapterSetup, environment: Conformance
     conformanceTest(resolved, 'a record that cannot be decoded is set aside and its tasks run again on re-attach; the other results come back', { timeoutMs: 180_000 }, async () => {
       const storage = await group.storage();
       const job = await finishedJob(await group.connect());
+      // What the first run took, backups and retries included (a loaded machine makes some).
+      const firstRun = job.stats().invocations.attempts;
       const [damaged] = await recordKeys(storage, group, job.id);
       await storage.put(damaged!, new TextEncoder().encode('not a record'));
 
@@ -63,7 +65,9 @@ export function describeCorruption(setup: AdapterSetup, environment: Conformance
       expect(report?.key, 'the damaged record is reported').toBe(damaged);
       expect(report?.movedTo, 'and kept for inspection').toBeTruthy();
       expect(await storage.get(report!.movedTo!), 'the copy holds the damaged bytes').toEqual(new TextEncoder().encode('not a record'));
-      expect(attached.stats().invocations.attempts, 'only the damaged range ran again').toBeLessThanOrEqual(TASKS / CHUNK + 1);
+      // A re-attached job counts the attempts its records show plus its own: the damaged range once
+      // more, and a backup of it at most.
+      expect(attached.stats().invocations.attempts, 'only the damaged range ran again').toBeLessThanOrEqual(firstRun + 2);
     });
 
     conformanceTest(resolved, `an object of ${OVERSIZED_RECORD_BYTES / 2 ** 30} GiB where a record belongs is refused by its size, without reading it, and its tasks run again`, { timeoutMs: 300_000, requires: holdsOversized }, async () => {
