@@ -1,4 +1,3 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,15 +14,8 @@ import {
   type InvokeResultV1,
   type StorageReferenceV1,
 } from '@fanout/spec';
-import { encodeInvocationFailure, rebuildWorkerError } from '@fanout/worker';
-import {
-  classifyChildExit,
-  disposedError,
-  spawnError,
-  STDERR_TAIL_BYTES,
-  timeoutError,
-  workerFolderError,
-} from './local-errors.js';
+import { encodeInvocationFailure, MAX_TIMER_MS, spawnError, WorkerProcess, type WorkerProcessOutcome } from '@fanout/worker';
+import { disposedError, workerFolderError } from './local-errors.js';
 import { createWorkerFolders, ensureWorkerFolders, removeWorkerFolders, WorkerEnvironment, type WorkerFolders } from './local-isolation.js';
 import {
   DEFAULT_MEMORY_MB,
@@ -35,7 +27,7 @@ import {
   resolveEnvironmentOption,
   type LocalEnvironmentOption,
 } from './local-options.js';
-import type { RuntimeInitMessage, RuntimeInvokeMessage, RuntimeReply } from './local-runtime.js';
+import type { LocalRuntimeSettings } from './local-runtime.js';
 import { LOCAL_ADAPTER_MODULE } from './local-storage.js';
 
 /**
@@ -66,16 +58,7 @@ export const LOCAL_STORED_INPUTS_ABOVE_BYTES = 1024 * 1024;
 export const LOCAL_RESPONSE_BYTES = 256 * 1024;
 
 /** The longest delay `setTimeout` supports (about 24.8 days); a longer timeout would fire at once. */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
-/**
- * Time a child may take to start and open its storage before an invocation's own timeout
- * begins. A child that has not started within it is killed as a timeout.
- */
-const START_ALLOWANCE_MS = 30_000;
-
-/** How long to wait for stderr to drain after a child exits before classifying its end. */
-const EXIT_DRAIN_MS = 200;
+export const MAX_TIMEOUT_MS = MAX_TIMER_MS;
 
 /** How long `dispose` waits for killed children to be reaped. */
 const DISPOSE_WAIT_MS = 5000;
@@ -113,32 +96,23 @@ export type LocalComputeSettings = {
   failureStorage?: StorageBackendV1;
 };
 
-/** `reported`: the worker itself wrote the failure at the payload's `failedKey`. */
-type Outcome = { record: Uint8Array | undefined } | { error: FanoutError; reported?: boolean };
-
 type Invocation = {
   id: number;
   payload: InvocationPayloadV1;
   respond: boolean;
   signal: AbortSignal | undefined;
-  settle: (outcome: Outcome) => void;
+  settle: (outcome: WorkerProcessOutcome) => void;
   settled: boolean;
-  slot: Slot | undefined;
-  timer: NodeJS.Timeout | undefined;
+  /** The child running it, once it runs. */
+  process: WorkerProcess | undefined;
   onAbort: (() => void) | undefined;
 };
 
-type Slot = {
-  child: ChildProcess;
-  current: Invocation | undefined;
-  /** The last bytes of stderr, reset per invocation so a crash report is about that invocation. */
-  stderrTail: string;
-  /** No longer in the pool: killed, crashed or exited. */
-  ended: boolean;
-  exit: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
-  /** Settles once the process is gone. */
-  reaped: Promise<void>;
-};
+/** What the pool's children are called in error messages. */
+const PROCESS_LABEL = 'local worker process';
+
+/** What the pool tells the user to do about a child whose heap ran out. */
+const MEMORY_ADVICE = 'Raise the compute option memoryMb, or make the task use less memory (process its input in smaller pieces).';
 
 /**
  * Compute over a pool of Node child processes on this machine, each running the generic worker.
@@ -161,7 +135,7 @@ export class LocalCompute implements ComputeBackendV1 {
   private readonly failureStorage: StorageBackendV1 | undefined;
   /** The pool's private folder, made when the first child starts and removed by `dispose()`. */
   private folders: WorkerFolders | undefined;
-  private readonly slots: Slot[] = [];
+  private readonly processes: WorkerProcess[] = [];
   private readonly queue: Invocation[] = [];
   private nextId = 0;
   private disposed = false;
@@ -251,9 +225,9 @@ export class LocalCompute implements ComputeBackendV1 {
     return new Promise<InvokeResultV1>((resolve, reject) => {
       const settle =
         mode === 'sync'
-          ? (outcome: Outcome) => ('error' in outcome ? reject(outcome.error) : resolve({ mode: 'sync', record: outcome.record }))
+          ? (outcome: WorkerProcessOutcome) => ('error' in outcome ? reject(outcome.error) : resolve({ mode: 'sync', record: outcome.record }))
           : // Asynchronous work reports through storage only: its record, or the failure at failedKey.
-            (outcome: Outcome) => {
+            (outcome: WorkerProcessOutcome) => {
               if ('error' in outcome && !outcome.reported) this.reportFailure(payload, outcome.error, signal);
             };
       const invocation: Invocation = {
@@ -263,8 +237,7 @@ export class LocalCompute implements ComputeBackendV1 {
         signal,
         settle,
         settled: false,
-        slot: undefined,
-        timer: undefined,
+        process: undefined,
         onAbort: undefined,
       };
       if (signal) {
@@ -291,9 +264,9 @@ export class LocalCompute implements ComputeBackendV1 {
   async dispose(): Promise<void> {
     this.disposed = true;
     const error = disposedError('local compute');
-    for (const invocation of this.queue.splice(0)) this.finish(invocation, { error });
-    const reaped = this.slots.map((slot) => slot.reaped);
-    for (const slot of [...this.slots]) this.retire(slot, error);
+    for (const invocation of this.queue.splice(0)) this.finish(invocation, { error, reported: false });
+    const reaped = this.processes.map((child) => child.reaped);
+    for (const child of [...this.processes]) child.stop(error);
     let timer: NodeJS.Timeout | undefined;
     // This timer stays referenced: children are unreferenced, so without it a caller awaiting
     // dispose() at the top level of a module would see the event loop drain and Node exit 13.
@@ -307,73 +280,44 @@ export class LocalCompute implements ComputeBackendV1 {
 
   private dispatch(): void {
     while (!this.disposed && this.queue.length > 0) {
-      let slot = this.slots.find((candidate) => candidate.current === undefined && !candidate.ended);
-      if (!slot && this.slots.length < this.workers) {
+      let child = this.processes.find((candidate) => !candidate.busy && !candidate.ended);
+      if (!child && this.processes.length < this.workers) {
         try {
-          slot = this.spawn();
+          child = this.spawn();
         } catch (error) {
-          this.finish(this.queue.shift()!, { error: FanoutError.isInstance(error) ? error : spawnError(error) });
+          this.finish(this.queue.shift()!, { error: FanoutError.isInstance(error) ? error : spawnError(PROCESS_LABEL, error), reported: false });
           continue;
         }
       }
-      if (!slot) return;
-      this.start(slot, this.queue.shift()!);
+      if (!child) return;
+      this.start(child, this.queue.shift()!);
     }
   }
 
-  private spawn(): Slot {
+  private spawn(): WorkerProcess {
     const folders = this.prepareFolders();
-    const child = fork(LOCAL_RUNTIME_PATH, [], {
+    const settings: LocalRuntimeSettings = { storageReference: this.storageReference, baseDirectory: this.baseDirectory, codeDirectory: folders.code };
+    const child = new WorkerProcess({
+      entry: LOCAL_RUNTIME_PATH,
+      label: PROCESS_LABEL,
+      init: { settings, maxResponseBytes: LOCAL_RESPONSE_BYTES },
+      heapMb: this.memoryMb,
       // A folder of the pool's own, not the client's: bundles are self-contained and imported by
       // absolute path, and the storage options' relative paths resolve against baseDirectory.
       cwd: folders.work,
       // Only what the README's "Isolation" lists: never the client's credentials or NODE_OPTIONS.
       env: this.environment.forFolders(folders),
-      // Structured clone over the channel: Uint8Array payloads and records travel as bytes, not base64.
-      serialization: 'advanced',
-      // Task output is captured by the worker; stderr is kept for crash reports (V8's OOM message lands there).
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      // Set explicitly so the client's own flags (loaders, --conditions, a test runner's) do not leak in.
-      execArgv: [`--max-old-space-size=${this.memoryMb}`],
+      memoryAdvice: MEMORY_ADVICE,
+      refusalHint: (code) => this.storageEnvironmentHint(code),
+      // A replacement starts on demand.
+      onEnded: (ended) => {
+        const index = this.processes.indexOf(ended);
+        if (index >= 0) this.processes.splice(index, 1);
+        queueMicrotask(() => this.dispatch());
+      },
     });
-    let markReaped: () => void = () => undefined;
-    const slot: Slot = {
-      child,
-      current: undefined,
-      stderrTail: '',
-      ended: false,
-      exit: undefined,
-      reaped: new Promise<void>((resolve) => (markReaped = resolve)),
-    };
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      slot.stderrTail = (slot.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
-    });
-    child.on('message', (reply: RuntimeReply) => this.onReply(slot, reply));
-    child.on('error', (error) => {
-      if (child.pid === undefined) markReaped();
-      this.retire(slot, spawnError(error));
-    });
-    child.on('exit', (exitCode, signal) => {
-      slot.exit = { exitCode, signal };
-      // Normally 'close' follows once stderr is drained; a grandchild holding the pipe open must not stall us.
-      setTimeout(() => this.onChildEnded(slot), EXIT_DRAIN_MS).unref();
-    });
-    child.on('close', (exitCode, signal) => {
-      slot.exit ??= { exitCode, signal };
-      markReaped();
-      this.onChildEnded(slot);
-    });
-    const init: RuntimeInitMessage = {
-      type: 'init',
-      storageReference: this.storageReference,
-      baseDirectory: this.baseDirectory,
-      codeDirectory: folders.code,
-      maxResponseBytes: LOCAL_RESPONSE_BYTES,
-    };
-    child.send(init);
-    this.slots.push(slot);
-    return slot;
+    this.processes.push(child);
+    return child;
   }
 
   /** The pool's private folder, made on first use; its parts are made again if they were removed. */
@@ -387,57 +331,12 @@ export class LocalCompute implements ComputeBackendV1 {
     }
   }
 
-  private start(slot: Slot, invocation: Invocation): void {
-    slot.current = invocation;
-    slot.stderrTail = '';
-    invocation.slot = slot;
-    setReferenced(slot.child, true);
-    // Until the child reports that the invocation started, the deadline also covers the child's
-    // own start (a cold process, opening storage), which is not the task's time.
-    this.armTimeout(slot, invocation, invocation.payload.timeoutMs + START_ALLOWANCE_MS);
-    const message: RuntimeInvokeMessage = { type: 'invoke', id: invocation.id, payload: invocation.payload, respond: invocation.respond };
-    try {
-      slot.child.send(message, (error) => {
-        if (error && slot.current === invocation) this.retire(slot, spawnError(error));
-      });
-    } catch (error) {
-      // The payload itself cannot be serialized; the child is fine and stays in the pool.
-      this.release(slot);
-      this.finish(invocation, {
-        error: new FanoutError(`The invocation payload cannot be sent to a local worker: ${(error as Error).message}`, {
-          code: ErrorCode.PROTOCOL_ERROR,
-          fault: 'caller',
-          cause: error,
-        }),
-      });
+  private start(child: WorkerProcess, invocation: Invocation): void {
+    invocation.process = child;
+    void child.run(invocation.payload, invocation.respond).then((outcome) => {
+      this.finish(invocation, outcome);
       this.dispatch();
-    }
-  }
-
-  private armTimeout(slot: Slot, invocation: Invocation, milliseconds: number): void {
-    clearTimeout(invocation.timer);
-    invocation.timer = setTimeout(
-      () => this.retire(slot, timeoutError(invocation.payload.timeoutMs, slot.stderrTail)),
-      Math.min(milliseconds, MAX_TIMEOUT_MS),
-    );
-  }
-
-  private onReply(slot: Slot, reply: RuntimeReply): void {
-    const invocation = slot.current;
-    // A reply for an invocation already given up on (aborted, timed out) is stale.
-    if (!invocation || reply.id !== invocation.id) return;
-    if (reply.type === 'started') {
-      this.armTimeout(slot, invocation, invocation.payload.timeoutMs);
-      return;
-    }
-    this.release(slot);
-    if (reply.type === 'done') {
-      const record = reply.record === null ? undefined : new Uint8Array(reply.record.buffer, reply.record.byteOffset, reply.record.byteLength);
-      this.finish(invocation, { record });
-    } else {
-      this.finish(invocation, { error: rebuildWorkerError(reply.error, this.storageEnvironmentHint(reply.error.code)), reported: true });
-    }
-    this.dispatch();
+    });
   }
 
   /**
@@ -451,66 +350,21 @@ export class LocalCompute implements ComputeBackendV1 {
     return `a local worker process sees only its fixed environment variables and those the local backend's env option lists: if the storage ${JSON.stringify(this.storageReference.module)} reads credentials or a region from the environment (such as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_PROFILE), list them in compute.options.env`;
   }
 
-  /** The child ended on its own (crash, `process.exit`, out of memory) rather than by `retire`. */
-  private onChildEnded(slot: Slot): void {
-    if (slot.ended) return;
-    const invocation = slot.current;
-    this.remove(slot);
-    if (invocation) {
-      const exit = slot.exit ?? { exitCode: null, signal: null };
-      this.finish(invocation, { error: classifyChildExit({ ...exit, stderrTail: slot.stderrTail }) });
-    }
-    this.dispatch();
-  }
-
-  /** Take a child out of the pool, kill it, and fail its invocation with `error`. A replacement starts on demand. */
-  private retire(slot: Slot, error: FanoutError): void {
-    if (slot.ended) return;
-    const invocation = slot.current;
-    this.remove(slot);
-    slot.child.kill('SIGKILL');
-    if (invocation) this.finish(invocation, { error });
-    this.dispatch();
-  }
-
   private abort(invocation: Invocation): void {
     const error = abortError(invocation.signal);
     const queued = this.queue.indexOf(invocation);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
-      this.finish(invocation, { error });
-    } else if (invocation.slot && invocation.slot.current === invocation) {
-      this.retire(invocation.slot, error);
+      this.finish(invocation, { error, reported: false });
+    } else if (invocation.process && !invocation.settled) {
+      invocation.process.stop(error);
     }
   }
 
-  private remove(slot: Slot): void {
-    slot.ended = true;
-    slot.current = undefined;
-    const index = this.slots.indexOf(slot);
-    if (index >= 0) this.slots.splice(index, 1);
-  }
-
-  /** The child is idle again: it must no longer keep the client's event loop alive. */
-  private release(slot: Slot): void {
-    slot.current = undefined;
-    setReferenced(slot.child, false);
-  }
-
-  private finish(invocation: Invocation, outcome: Outcome): void {
+  private finish(invocation: Invocation, outcome: WorkerProcessOutcome): void {
     if (invocation.settled) return;
     invocation.settled = true;
-    clearTimeout(invocation.timer);
     if (invocation.onAbort) invocation.signal?.removeEventListener('abort', invocation.onAbort);
     invocation.settle(outcome);
-  }
-}
-
-/** Ref or unref everything of a child that holds the event loop: the process, its IPC channel and its stderr pipe. */
-function setReferenced(child: ChildProcess, referenced: boolean): void {
-  const handles = [child, child.channel, child.stderr] as ({ ref?: () => void; unref?: () => void } | null | undefined)[];
-  for (const handle of handles) {
-    if (referenced) handle?.ref?.();
-    else handle?.unref?.();
   }
 }

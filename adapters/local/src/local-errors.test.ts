@@ -1,7 +1,7 @@
 import { FanoutError } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
 import { rebuildWorkerError } from '@fanout/worker';
-import { classifyChildExit, mapFileSystemError, transportError } from './local-errors.js';
+import { mapFileSystemError, transportError } from './local-errors.js';
 
 const systemError = (code: string) => Object.assign(new Error(`${code}: failed`), { code });
 
@@ -35,24 +35,6 @@ describe('file-system error mapping', () => {
     controller.abort();
     const error = mapFileSystemError(new DOMException('aborted', 'AbortError'), { operation: 'read', key: 'k', signal: controller.signal });
     expect(error.code).toBe('ABORTED');
-  });
-});
-
-describe('child exit classification', () => {
-  it('recognises V8 running out of heap as OUT_OF_MEMORY, the task\'s fault', () => {
-    const error = classifyChildExit({
-      exitCode: null,
-      signal: 'SIGABRT',
-      stderrTail: 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
-    });
-    expect(error).toMatchObject({ code: 'OUT_OF_MEMORY', retryable: false, fault: 'user-code' });
-  });
-
-  it('reports other exits as WORKER_CRASHED with the exit code or signal and the stderr tail', () => {
-    const exited = classifyChildExit({ exitCode: 3, signal: null, stderrTail: 'segfault nearby' });
-    expect(exited).toMatchObject({ code: 'WORKER_CRASHED', retryable: true, logTail: 'segfault nearby' });
-    expect(exited.message).toContain('code 3');
-    expect(classifyChildExit({ exitCode: null, signal: 'SIGSEGV', stderrTail: '' }).message).toContain('SIGSEGV');
   });
 });
 

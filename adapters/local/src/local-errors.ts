@@ -7,9 +7,6 @@ import { abortError } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import { transportWorkerError, type TransportedWorkerError } from '@fanout/worker';
 
-/** How much of a child's stderr is kept for crash reports, in bytes. */
-export const STDERR_TAIL_BYTES = 8 * 1024;
-
 /** The `code` of a Node system error (`ENOENT`, `EACCES`...), if it has one. */
 export function errnoCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -94,61 +91,6 @@ export function keyConflictError(key: string, cause: unknown): FanoutError {
 /** The error for any call after `dispose()`. */
 export function disposedError(what: string): FanoutError {
   return new FanoutError(`The ${what} was used after dispose(). Create a new one.`, { code: ErrorCode.DISPOSED, fault: 'caller' });
-}
-
-/** How a child process ended, as seen by the pool. */
-export type ChildExit = {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  /** The last {@link STDERR_TAIL_BYTES} the child wrote to stderr. */
-  stderrTail: string;
-};
-
-/**
- * Classify a child that ended before it reported. V8 prints "JavaScript heap out of memory"
- * (or "Allocation failed" for large single allocations) on stderr when the heap limit is hit,
- * then aborts; that is the task's doing and retrying with the same memory will fail again.
- * Anything else (`process.exit`, a native crash, a kill from outside) may not happen twice.
- */
-export function classifyChildExit(exit: ChildExit): FanoutError {
-  const logTail = exit.stderrTail === '' ? undefined : exit.stderrTail;
-  if (/heap out of memory|Allocation failed/.test(exit.stderrTail)) {
-    return new FanoutError(
-      'The local worker process ran out of memory. Raise the compute option memoryMb, or make the task use less memory (process its input in smaller pieces).',
-      { code: ErrorCode.OUT_OF_MEMORY, retryable: false, fault: 'user-code', logTail },
-    );
-  }
-  const how = exit.signal
-    ? `was killed by signal ${exit.signal}${exit.signal === 'SIGKILL' ? ' (often the system running out of memory)' : ''}`
-    : `exited with code ${String(exit.exitCode)}`;
-  const tailNote = logTail ? ` Its last stderr output:\n${logTail}` : '';
-  return new FanoutError(`The local worker process ${how} before it reported a result (does the task call process.exit?).${tailNote}`, {
-    code: ErrorCode.WORKER_CRASHED,
-    retryable: true,
-    fault: 'backend',
-    logTail,
-  });
-}
-
-/** The invocation ran past `payload.timeoutMs` and its process was killed. */
-export function timeoutError(timeoutMs: number, stderrTail: string): FanoutError {
-  return new FanoutError(`The invocation ran longer than its ${timeoutMs} ms timeout; its local worker process was killed.`, {
-    code: ErrorCode.TIMEOUT,
-    retryable: true,
-    fault: 'user-code',
-    logTail: stderrTail === '' ? undefined : stderrTail,
-  });
-}
-
-/** A child process could not be started, or its channel failed under a message. */
-export function spawnError(cause: unknown): FanoutError {
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new FanoutError(`A local worker process could not be started or reached: ${detail}`, {
-    code: ErrorCode.WORKER_CRASHED,
-    retryable: true,
-    fault: 'backend',
-    cause,
-  });
 }
 
 /**

@@ -8,3 +8,18 @@ export { serializeValue, serializeValueToParts, deserializeValue, frame, framedS
 export { CountingStorage, emptyRequestCounts, addRequestCounts, totalRequests } from './counting-storage.js';
 export { captureLogs, LOG_TAIL_BYTES } from './log-capture.js';
 export { transportWorkerError, rebuildWorkerError, type TransportedWorkerError } from './worker-failure.js';
+export {
+  WorkerProcess,
+  classifyChildExit,
+  timeoutError,
+  spawnError,
+  STDERR_TAIL_BYTES,
+  START_ALLOWANCE_MS,
+  MAX_TIMER_MS,
+  type ChildExit,
+  type WorkerProcessOptions,
+  type WorkerProcessOutcome,
+  type WorkerProcessRequest,
+  type WorkerProcessReply,
+} from './worker-process.js';
+export { serveWorkerProcess, type OpenedWorker, type ServeWorkerProcessOptions } from './worker-process-child.js';
