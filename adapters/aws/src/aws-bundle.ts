@@ -1,6 +1,7 @@
 /**
- * Builds the deployable Lambda package: the runtime (`aws-runtime.ts`) with everything it
- * imports, the S3 client included, bundled by esbuild into one ES module, `index.mjs`, zipped.
+ * Builds the deployable Lambda package: the handler (`aws-runtime.ts`) and the worker process
+ * it supervises (`aws-worker-process.ts`), each with everything it imports bundled by esbuild
+ * into one ES module (`index.mjs`, small; `aws-worker-process.mjs`, with the S3 client), zipped.
  * The output is deterministic (fixed timestamps and modes in the zip), so `fanout deploy`
  * compares its SHA-256 with the deployed function's and uploads only when the code changed.
  */
@@ -12,15 +13,18 @@ import { build } from 'esbuild';
 import yazl from 'yazl';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 
-/** The file name of the bundle inside the zip, and the function's handler. */
+/** The file name of the handler's bundle inside the zip, and the function's handler. */
 export const RUNTIME_FILE_NAME = 'index.mjs';
+/** The worker process's bundle, beside it: the name `aws-runtime.ts` forks. */
+export const WORKER_PROCESS_FILE_NAME = 'aws-worker-process.mjs';
 export const RUNTIME_HANDLER = 'index.handler';
 
 /** The package folder: `src/` and `dist/` are both one level below it. */
 const packageDirectory = fileURLToPath(new URL('..', import.meta.url));
 
-/** The runtime's source, shipped in the package so that it can be bundled where it is installed. */
+/** The runtime's sources, shipped in the package so that they can be bundled where it is installed. */
 export const RUNTIME_SOURCE_PATH = join(packageDirectory, 'src', 'aws-runtime.ts');
+const WORKER_PROCESS_SOURCE_PATH = join(packageDirectory, 'src', 'aws-worker-process.ts');
 
 // A fixed date keeps the zip byte-identical from one build to the next. DOS times are local
 // times, so the date is built from local fields, and the UTC extra field is left out: the same
@@ -33,8 +37,10 @@ export type RuntimeArchive = {
   zip: Uint8Array;
   /** Base64 SHA-256 of the zip: what Lambda reports as the function's `CodeSha256`. */
   codeSha256: string;
-  /** The bundled runtime, `index.mjs` in the zip. */
+  /** The bundled handler, `index.mjs` in the zip. */
   bundle: Uint8Array;
+  /** The bundled worker process, `aws-worker-process.mjs` in the zip. */
+  workerBundle: Uint8Array;
 };
 
 /**
@@ -43,16 +49,21 @@ export type RuntimeArchive = {
  * Throws `BUNDLE_FAILED` when esbuild cannot bundle it.
  */
 export async function buildRuntimeArchive(): Promise<RuntimeArchive> {
-  if (!existsSync(RUNTIME_SOURCE_PATH)) {
-    throw new FanoutError(`The runtime source ${RUNTIME_SOURCE_PATH} is missing from @fanout/adapter-aws; reinstall the package.`, {
+  const missing = [RUNTIME_SOURCE_PATH, WORKER_PROCESS_SOURCE_PATH].find((path) => !existsSync(path));
+  if (missing) {
+    throw new FanoutError(`The runtime source ${missing} is missing from @fanout/adapter-aws; reinstall the package.`, {
       code: ErrorCode.BUNDLE_FAILED,
       fault: 'backend',
     });
   }
   let bundle: Uint8Array;
+  let workerBundle: Uint8Array;
   try {
     const result = await build({
-      entryPoints: [RUNTIME_SOURCE_PATH],
+      // Two bundles, no shared chunks: the handler's process never loads the S3 client.
+      entryPoints: { index: RUNTIME_SOURCE_PATH, 'aws-worker-process': WORKER_PROCESS_SOURCE_PATH },
+      outdir: 'lambda-package',
+      outExtension: { '.js': '.mjs' },
       bundle: true,
       write: false,
       platform: 'node',
@@ -69,9 +80,13 @@ export async function buildRuntimeArchive(): Promise<RuntimeArchive> {
       // Some of the SDK's CommonJS dependencies call require() on Node built-ins.
       banner: { js: "import { createRequire as __fanoutCreateRequire } from 'node:module'; const require = __fanoutCreateRequire(import.meta.url);" },
     });
-    const output = result.outputFiles[0];
-    if (!output) throw new Error('esbuild produced no output');
-    bundle = output.contents;
+    const output = (name: string) => {
+      const file = result.outputFiles.find((candidate) => candidate.path.endsWith(`/${name}`));
+      if (!file) throw new Error(`esbuild produced no ${name}`);
+      return file.contents;
+    };
+    bundle = output(RUNTIME_FILE_NAME);
+    workerBundle = output(WORKER_PROCESS_FILE_NAME);
   } catch (error) {
     throw new FanoutError(`Bundling the Lambda runtime failed: ${(error as Error).message}`, {
       code: ErrorCode.BUNDLE_FAILED,
@@ -79,8 +94,11 @@ export async function buildRuntimeArchive(): Promise<RuntimeArchive> {
       cause: error,
     });
   }
-  const zip = await zipFiles([[RUNTIME_FILE_NAME, bundle]]);
-  return { zip, codeSha256: createHash('sha256').update(zip).digest('base64'), bundle };
+  const zip = await zipFiles([
+    [RUNTIME_FILE_NAME, bundle],
+    [WORKER_PROCESS_FILE_NAME, workerBundle],
+  ]);
+  return { zip, codeSha256: createHash('sha256').update(zip).digest('base64'), bundle, workerBundle };
 }
 
 /** Zip files with fixed metadata, deflated. */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { FanoutError, PROTOCOL_VERSION, type ErrorCode, type InvocationPayloadV1, type ResultRecordV1 } from '@fanout/spec';
-import { decodeRecord, frame, serializeValue } from '@fanout/worker';
+import { decodeInvocationFailure, decodeRecord, frame, serializeValue } from '@fanout/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsFixture, type AwsFixture } from '../test/aws-fixture.js';
 import { handlerFolder } from '../test/runtime-package.js';
@@ -167,13 +167,31 @@ describe('AwsCompute through the Lambda Invoke API, running the built runtime', 
     expect(record.logTail).toContain('about to fail on bad input');
   });
 
-  it('classifies a process that exits as WORKER_CRASHED, retryable, with the log tail', async () => {
+  it('classifies a task that exits its process as WORKER_CRASHED, retryable, and the environment stays warm', async () => {
+    await invokeSync(compute, payloadFor('square', [2]));
+    const coldStarts = fixture.lambda.stats.coldStarts;
     const error = await expectCode(compute.invoke(payloadFor('exit', [3]), { mode: 'sync' }), 'WORKER_CRASHED');
     expect(error).toMatchObject({ retryable: true, fault: 'backend' });
-    expect(error.message).toContain('exit status 3');
-    expect(error.logTail).toContain('REPORT RequestId');
-    // The environment is replaced and the function keeps working.
+    expect(error.message).toContain('Lambda worker process exited with code 3');
+    // Only the supervised worker process ended: the function keeps working in the same environment.
     expect((await invokeSync(compute, payloadFor('square', [6]))).outcomes[0]).toMatchObject({ value: 36 });
+    expect(fixture.lambda.stats.coldStarts, 'cold starts').toBe(coldStarts);
+  });
+
+  it('in async mode reports what ended an invocation at its failedKey at once: a crash, and a run past timeoutMs', async () => {
+    for (const [exportName, code, timeoutMs] of [
+      ['exit', 'WORKER_CRASHED', 10_000],
+      ['forever', 'TIMEOUT', 700],
+    ] as const) {
+      const payload = payloadFor(exportName, [3], { respond: false, timeoutMs });
+      const failedKey = `${payload.resultKey}.failed-1`;
+      const sent = Date.now();
+      await compute.invoke({ ...payload, failedKey }, { mode: 'async' });
+      const failure = decodeInvocationFailure(await waitForObject(failedKey), failedKey);
+      expect(failure, exportName).toMatchObject({ code, retryable: true });
+      expect(Date.now() - sent, 'reported well before any deadline').toBeLessThan(timeoutMs + 5_000);
+      expect(await storage.get(payload.resultKey), 'no record').toBeUndefined();
+    }
   });
 
   it('classifies an invocation killed at the function timeout as TIMEOUT', async () => {

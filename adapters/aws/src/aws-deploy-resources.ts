@@ -6,7 +6,7 @@
 import type { LifecycleRule } from '@aws-sdk/client-s3';
 import type { ResolvedAwsComputeOptions, ResolvedAwsStorageOptions } from './aws-options.js';
 import { RUNTIME_HANDLER } from './aws-bundle.js';
-import { runtimeEnvironmentFor } from './aws-runtime.js';
+import { runtimeEnvironmentFor } from './aws-runtime-environment.js';
 
 /** The inline policy's name on the runtime role. */
 export const ROLE_POLICY_NAME = 'fanout-runtime-access';

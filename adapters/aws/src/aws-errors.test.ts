@@ -98,11 +98,6 @@ describe('Lambda function error classification', () => {
     expect(classify(undefined, '2019-01-01T00:00:00.000Z r Task timed out after 900.10 seconds').message).toContain('900.10 s');
   });
 
-  it("recognises the runtime's own stop at the payload's timeoutMs ahead of the kill it used", () => {
-    const logs = 'fanout: the invocation ran past its timeoutMs (700 ms); stopping this execution environment.\n';
-    expect(classify('Runtime.ExitError', 'RequestId: r Error: Runtime exited with error: signal: killed', logs)).toMatchObject({ code: 'TIMEOUT', retryable: true });
-  });
-
   it('recognises running out of memory from the error type, a kill, the heap message or the REPORT line', () => {
     expect(classify('Runtime.OutOfMemory', 'RequestId: r Error: Runtime exited with error: signal: killed').code).toBe('OUT_OF_MEMORY');
     expect(classify('Runtime.ExitError', 'RequestId: r Error: Runtime exited with error: signal: killed').code).toBe('OUT_OF_MEMORY');

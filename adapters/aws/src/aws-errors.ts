@@ -5,7 +5,6 @@
 import { abortError } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import { requestSiteOf, type RequestSite } from './aws-clients.js';
-import { TIMEOUT_MARKER } from './lambda-protocol.js';
 
 /** What was being done, for messages. */
 export type AwsFailureContext = {
@@ -336,16 +335,14 @@ export type FunctionFailure = {
 };
 
 const timeoutPattern = /Task timed out after ([\d.]+) seconds/;
-// The runtime's own line when it stops an invocation at the payload's timeoutMs.
-const payloadTimeoutPattern = new RegExp(`${TIMEOUT_MARKER} \\((\\d+) ms\\)`);
 const heapPattern = /heap out of memory|Allocation failed|Reached heap limit/;
 const reportPattern = /Memory Size: (\d+) MB\s+Max Memory Used: (\d+) MB/;
 
 /**
  * Classify a function error (`X-Amz-Function-Error`). The runtime returns every failure of the
- * worker in its response, so what arrives here escaped it: Lambda killed the invocation at its
- * timeout, the process ran out of memory or exited, the deployed code is not a working runtime,
- * or the task's code threw outside its own call (a timer, a stray promise).
+ * worker in its response, its supervised worker process's crashes included, so what arrives here
+ * escaped it: Lambda killed the invocation at the function's timeout, the environment as a whole
+ * ran out of memory, or the deployed code is not a working runtime.
  */
 export function classifyFunctionError(failure: FunctionFailure): FanoutError {
   const { body, logTail, functionName } = failure;
@@ -357,15 +354,6 @@ export function classifyFunctionError(failure: FunctionFailure): FanoutError {
   const memorySize = report ? Number(report[1]) : undefined;
   const memoryUsed = report ? Number(report[2]) : undefined;
 
-  const stopped = payloadTimeoutPattern.exec(logs);
-  if (stopped) {
-    return new FanoutError(`The invocation ran past its timeoutMs of ${stopped[1]} ms; the runtime stopped it, and Lambda replaces its execution environment.`, {
-      code: ErrorCode.TIMEOUT,
-      retryable: true,
-      fault: 'user-code',
-      ...tail,
-    });
-  }
   const timedOut = timeoutPattern.exec(errorMessage);
   if (errorType === 'Sandbox.Timedout' || timedOut) {
     return new FanoutError(

@@ -2,7 +2,7 @@ import { FanoutError } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
 import plugin, { AwsCompute, AwsDeployer, awsPlugin, AwsStorage, LAMBDA_ASYNC_PAYLOAD_BYTES, LAMBDA_SYNC_PAYLOAD_BYTES } from './index.js';
 import { LAMBDA_ARM64_PER_GB_SECOND_USD, LAMBDA_PER_REQUEST_USD, LAMBDA_X86_64_PER_GB_SECOND_USD } from './aws-prices.js';
-import { runtimeEnvironmentFor, storageFromEnvironment } from './aws-runtime.js';
+import { runtimeEnvironmentFor, storageFromEnvironment } from './aws-runtime-environment.js';
 
 // The SDK warns on Node 20 about its future Node 22 requirement; tests need not repeat it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -22,7 +22,7 @@ export {
 export { AwsDeployer, STEP_CALLS, type AwsDeployerSettings } from './aws-deploy.js';
 export { EVENT_MAX_AGE_SECONDS, lifecycleRules, ROLE_POLICY_NAME, runtimeRolePolicy, trustPolicy, type PolicyDocument } from './aws-deploy-resources.js';
 export { buildRuntimeArchive, RUNTIME_FILE_NAME, RUNTIME_HANDLER, type RuntimeArchive } from './aws-bundle.js';
-export { CODE_DIRECTORY, RUNTIME_ENVIRONMENT, runtimeEnvironmentFor } from './aws-runtime.js';
+export { CODE_DIRECTORY, RUNTIME_ENVIRONMENT, runtimeEnvironmentFor } from './aws-runtime-environment.js';
 export {
   LAMBDA_ASYNC_PAYLOAD_BYTES,
   LAMBDA_RESPONSE_BYTES,

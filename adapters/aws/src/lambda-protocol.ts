@@ -32,13 +32,6 @@ const RESPONSE_ENVELOPE_BYTES = 1024;
  */
 export const MAX_RESPONSE_RECORD_BYTES = bytesForBase64Length(LAMBDA_RESPONSE_BYTES - RESPONSE_ENVELOPE_BYTES);
 
-/**
- * The line the runtime writes to stderr, then to Lambda's log, when it stops an invocation that
- * ran past the payload's `timeoutMs`; the compute backend finds it in the log tail and reports
- * `TIMEOUT` rather than the kill it also sees.
- */
-export const TIMEOUT_MARKER = 'fanout: the invocation ran past its timeoutMs';
-
 /** Marks a response as the fanout runtime's, so another function's answer is not mistaken for one. */
 export const RUNTIME_RESPONSE_VERSION = 1;
 

@@ -13,7 +13,7 @@ import { ErrorCode, FanoutError, PROTOCOL_VERSION, type InvocationPayloadV1 } fr
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AwsCompute } from '../src/aws-compute.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, parseAwsComputeOptions, parseAwsStorageOptions } from '../src/aws-options.js';
-import { storageFromEnvironment } from '../src/aws-runtime.js';
+import { storageFromEnvironment } from '../src/aws-runtime-environment.js';
 import { AwsStorage, type AwsStorageSettings } from '../src/aws-storage.js';
 import { startAwsFixture } from './aws-fixture.js';
 import { square } from './fixtures/lane-tasks.js';

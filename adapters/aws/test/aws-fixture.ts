@@ -4,7 +4,7 @@
  * that S3, and the bucket. Everything binds to 127.0.0.1 and is stopped by `stop()`.
  */
 import { rm } from 'node:fs/promises';
-import { runtimeEnvironmentFor } from '../src/aws-runtime.js';
+import { runtimeEnvironmentFor } from '../src/aws-runtime-environment.js';
 import { startLambdaTestServer, type LambdaTestServer, type TestFunction } from './lambda-test-server.js';
 import { unpackedRuntime } from './runtime-package.js';
 import { startS3Emulator, type S3Emulator } from './s3-emulator.js';

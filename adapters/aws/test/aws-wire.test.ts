@@ -11,7 +11,7 @@ import { ErrorCode, FanoutError } from '@fanout/spec';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AwsCompute } from '../src/aws-compute.js';
 import plugin from '../src/index.js';
-import { runtimeEnvironmentFor } from '../src/aws-runtime.js';
+import { runtimeEnvironmentFor } from '../src/aws-runtime-environment.js';
 import { AwsStorage } from '../src/aws-storage.js';
 import { startLambdaTestServer } from './lambda-test-server.js';
 import { unpackedRuntime } from './runtime-package.js';

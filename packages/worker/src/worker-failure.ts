@@ -12,6 +12,8 @@ export type TransportedWorkerError = {
   /** The name of what was thrown, such as `SyntaxError` for a bundle that fails to load. */
   name?: string;
   stack?: string;
+  /** The last output of the process that failed (a crashed worker's stderr), for the user to read. */
+  logTail?: string;
 };
 
 // The worker's own verdicts: a retry would be given the same payload or bundle and fail again.
@@ -32,6 +34,7 @@ export function transportWorkerError(error: unknown, runtime: string): Transport
       fault: error.fault,
       ...(error.remoteName ? { name: error.remoteName } : {}),
       ...(error.remoteStack ? { stack: error.remoteStack } : error.stack ? { stack: error.stack } : {}),
+      ...(error.logTail ? { logTail: error.logTail } : {}),
     };
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -62,5 +65,6 @@ export function rebuildWorkerError(transported: TransportedWorkerError, where?: 
     ...(transported.fault ? { fault: transported.fault } : {}),
     ...(transported.name ? { remoteName: transported.name } : {}),
     ...(transported.stack ? { remoteStack: transported.stack } : {}),
+    ...(typeof transported.logTail === 'string' ? { logTail: transported.logTail } : {}),
   });
 }

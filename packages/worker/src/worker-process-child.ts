@@ -3,7 +3,7 @@
  * open its worker from the init message's settings, and then runs the invocations its
  * supervisor sends, one at a time, for as long as the supervisor keeps it.
  */
-import type { StorageBackendV1 } from '@fanout/spec';
+import { ErrorCode, type StorageBackendV1 } from '@fanout/spec';
 import { transportWorkerError, type TransportedWorkerError } from './worker-failure.js';
 import type { WorkerProcessInit, WorkerProcessReply, WorkerProcessRequest } from './worker-process.js';
 import type { Worker } from './worker.js';
@@ -37,17 +37,22 @@ export function serveWorkerProcess(options: ServeWorkerProcessOptions): void {
       if (error) process.exit(0);
     });
   };
+  // The invocation running now, if any: a stray error is reported as its crash.
+  let running: number | undefined;
   const ready = (): Promise<OpenedWorker> => opened ?? Promise.reject(new Error('an invocation came before the init message'));
 
   const invoke = async (id: number, payload: WorkerProcessRequest & { type: 'invoke' }): Promise<WorkerProcessReply> => {
     try {
       const { worker } = await ready();
       // The invocation's clock starts now: process start and storage opening are not the task's time.
+      running = id;
       send({ type: 'started', id });
       const { encoded, respond } = await worker.handle({ ...payload.payload, respond: payload.respond }, { maxResponseBytes });
       return { type: 'done', id, record: respond ? encoded : null };
     } catch (error) {
       return { type: 'failed', id, error: transport(error) };
+    } finally {
+      running = undefined;
     }
   };
   const report = async (id: number, key: string, failure: Uint8Array): Promise<WorkerProcessReply> => {
@@ -73,6 +78,34 @@ export function serveWorkerProcess(options: ServeWorkerProcessOptions): void {
       void report(message.id, message.key, message.failure).then(send);
     }
   };
+  // What the task's code threw outside its call (from a timer, a promise nobody awaited) cannot be
+  // an outcome of its task, and the process may be in any state: say what it was, and end, as
+  // Node would. The supervisor reports it as the invocation's crash, the task's doing.
+  process.on('uncaughtException', (error, origin) => {
+    const exit = () => process.exit(70);
+    if (running === undefined) exit();
+    const name = error instanceof Error ? error.name : typeof error;
+    const message = error instanceof Error ? error.message : String(error);
+    const where = origin === 'unhandledRejection' ? 'a promise it did not await rejected with' : 'it threw';
+    const crashed: WorkerProcessReply = {
+      type: 'crashed',
+      id: running!,
+      error: {
+        code: ErrorCode.WORKER_CRASHED,
+        message: `The task's code crashed its worker process outside its call: ${where} ${name}: ${message}`,
+        retryable: true,
+        fault: 'user-code',
+        name,
+        ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+      },
+    };
+    process.stderr.write(`${error instanceof Error && error.stack ? error.stack : message}\n`);
+    try {
+      process.send?.(crashed, undefined, undefined, exit);
+    } catch {
+      exit();
+    }
+  });
   // The supervisor exited or was killed: stop instead of lingering as an orphan.
   process.on('disconnect', () => process.exit(0));
   process.on('message', onMessage);

@@ -66,12 +66,15 @@ describe('WorkerProcess: a worker in a supervised child', () => {
       const outcome = errorOf(await child.run(payload(behaviour), false));
       expect(outcome.error, behaviour).toMatchObject({ code: 'WORKER_CRASHED', retryable: true });
       expect(outcome.reported).toBe(false);
-      expect(outcome.error.message).toContain('test worker process');
       await child.reaped;
       expect(child.ended).toBe(true);
       expect(ended).toContain(child);
     }
-    expect(errorOf(await open().run(payload('throw-later'), false)).error.logTail).toContain('thrown from a timer');
+    expect(errorOf(await open().run(payload('exit'), false)).error.message).toContain('test worker process exited with code 7');
+    const stray = errorOf(await open().run(payload('throw-later'), false)).error;
+    expect(stray, "an error from the task's timer is the task's doing").toMatchObject({ fault: 'user-code', remoteName: 'Error' });
+    expect(stray.message).toContain('thrown from a timer');
+    expect(stray.logTail).toContain('thrown from a timer');
   });
 
   it('a loop that never yields is stopped at the payload timeout from the supervisor, as TIMEOUT', async () => {

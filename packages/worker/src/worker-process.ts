@@ -32,6 +32,8 @@ export type WorkerProcessReply =
   | { type: 'done'; id: number; record: Uint8Array | null }
   /** The invocation could not run at all (a task that throws is a `done` record, not this). */
   | { type: 'failed'; id: number; error: TransportedWorkerError }
+  /** The task's code threw outside its call (a timer, a stray promise): the child ends next, and this says why. */
+  | { type: 'crashed'; id: number; error: TransportedWorkerError }
   | { type: 'reported'; id: number; ok: boolean };
 
 /**
@@ -90,6 +92,8 @@ export class WorkerProcess {
   private readonly reports = new Map<number, (ok: boolean) => void>();
   private stderrTail = '';
   private exit: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** What the child said ended it, when it could (see the `crashed` reply). */
+  private crash: TransportedWorkerError | undefined;
   private isEnded = false;
   private nextId = 0;
 
@@ -152,6 +156,7 @@ export class WorkerProcess {
       const running: Running = { id: (this.nextId += 1), payload, settle, timer: undefined };
       this.current = running;
       this.stderrTail = '';
+      this.crash = undefined;
       this.setReferenced(true);
       this.armTimeout(running, payload.timeoutMs + START_ALLOWANCE_MS);
       try {
@@ -214,6 +219,8 @@ export class WorkerProcess {
     if (!running || reply.id !== running.id) return;
     if (reply.type === 'started') {
       this.armTimeout(running, running.payload.timeoutMs);
+    } else if (reply.type === 'crashed') {
+      this.crash = reply.error;
     } else if (reply.type === 'done') {
       const record = reply.record === null ? undefined : new Uint8Array(reply.record.buffer, reply.record.byteOffset, reply.record.byteLength);
       this.finish({ record });
@@ -226,7 +233,12 @@ export class WorkerProcess {
   private onChildEnded(): void {
     if (this.isEnded) return;
     const exit = this.exit ?? { exitCode: null, signal: null };
-    this.end(classifyChildExit(this.options.label, this.options.memoryAdvice, { ...exit, stderrTail: this.stderrTail }));
+    const logTail = this.stderrTail === '' ? undefined : this.stderrTail;
+    this.end(
+      this.crash
+        ? rebuildWorkerError({ ...this.crash, ...(logTail ? { logTail } : {}) })
+        : classifyChildExit(this.options.label, this.options.memoryAdvice, { ...exit, stderrTail: this.stderrTail }),
+    );
   }
 
   private end(error: FanoutError): void {
