@@ -62,6 +62,7 @@ export async function buildRuntimeArchive(): Promise<RuntimeArchive> {
     const result = await build({
       // Two bundles, no shared chunks: the handler's process never loads the S3 client.
       entryPoints: { index: RUNTIME_SOURCE_PATH, 'aws-worker-process': WORKER_PROCESS_SOURCE_PATH },
+      // Nothing is written (write: false): the folder only gives the outputs their names.
       outdir: 'lambda-package',
       outExtension: { '.js': '.mjs' },
       bundle: true,

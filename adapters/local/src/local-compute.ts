@@ -97,7 +97,6 @@ export type LocalComputeSettings = {
 };
 
 type Invocation = {
-  id: number;
   payload: InvocationPayloadV1;
   respond: boolean;
   signal: AbortSignal | undefined;
@@ -137,7 +136,6 @@ export class LocalCompute implements ComputeBackendV1 {
   private folders: WorkerFolders | undefined;
   private readonly processes: WorkerProcess[] = [];
   private readonly queue: Invocation[] = [];
-  private nextId = 0;
   private disposed = false;
 
   constructor(settings: LocalComputeSettings) {
@@ -231,7 +229,6 @@ export class LocalCompute implements ComputeBackendV1 {
               if ('error' in outcome && !outcome.reported) this.reportFailure(payload, outcome.error, signal);
             };
       const invocation: Invocation = {
-        id: (this.nextId += 1),
         payload,
         respond: mode === 'sync' && payload.respond !== false,
         signal,

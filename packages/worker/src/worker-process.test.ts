@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { InvocationPayloadV1 } from '@fanout/spec';
+import { ErrorCode, FanoutError, type InvocationPayloadV1 } from '@fanout/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyChildExit, WorkerProcess, type WorkerProcessOutcome } from './worker-process.js';
 
@@ -39,7 +39,7 @@ describe('WorkerProcess: a worker in a supervised child', () => {
     folder = await mkdtemp(join(tmpdir(), 'fanout-worker-process-'));
   });
   afterAll(async () => {
-    for (const child of started) child.stop(new Error('test over') as never);
+    for (const child of started) child.stop(new FanoutError('test over', { code: ErrorCode.DISPOSED }));
     await Promise.all(started.map((child) => child.reaped));
     await rm(folder, { recursive: true, force: true });
   });
