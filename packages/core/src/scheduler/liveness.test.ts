@@ -64,7 +64,7 @@ describe('judgeLiveness', () => {
     expect(judgeLiveness({ running: new Set([after]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'nothing accepted later has started').toEqual([]);
   });
 
-  it('allows a range given up as lost twice as long to start each time', () => {
+  it('allows a range given up as lost twice as long to start each time while the lane starts nothing accepted after it', () => {
     const lane = laneWith(trusted);
     const resent = attempt(lane, 1_500);
     resent.unit.lostResends = 1;
@@ -72,6 +72,19 @@ describe('judgeLiveness', () => {
     const later = attempt(lane, 2_500);
     later.unit.lostResends = 1;
     expect(judgeLiveness({ running: new Set([later]), listedMs: () => NOW, backups: true, now: NOW }).lost).toEqual([later]);
+  });
+
+  it('gives a re-sent range the plain deadline again once the lane has started an invocation accepted after it', () => {
+    const lane = laneWith(trusted);
+    const resent = attempt(lane, 1_500);
+    resent.unit.lostResends = 2;
+    lane.runs.started(NOW - 1_400, NOW - 1_300);
+    expect(judgeLiveness({ running: new Set([resent]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'dropped again, not slow').toEqual([resent]);
+    const before = attempt(lane, 1_500);
+    before.unit.lostResends = 2;
+    const ownLane = laneWith(trusted);
+    ownLane.runs.started(NOW - 1_600, NOW - 1_300);
+    expect(judgeLiveness({ running: new Set([{ ...before, lane: ownLane }]), listedMs: () => NOW, backups: true, now: NOW }).lost, 'only one accepted earlier has started').toEqual([]);
   });
 
   it('re-sends a range once while the lane has not shown that its workers signal', () => {

@@ -60,10 +60,18 @@ export class RunWatch {
   private readonly recentStarts: Array<{ acceptedMs: number; startedMs: number }> = [];
   /** The latest acceptance among invocations running for {@link OVERTAKEN_AFTER_MS} or more. */
   private passedMs = -Infinity;
+  /** The latest acceptance among invocations listed as started at all. */
+  private latestStartedAcceptanceMs = -Infinity;
 
   /** An invocation accepted at `acceptedMs` was listed as started at `startedMs`. */
   started(acceptedMs: number, startedMs: number): void {
     this.recentStarts.push({ acceptedMs, startedMs });
+    this.latestStartedAcceptanceMs = Math.max(this.latestStartedAcceptanceMs, acceptedMs);
+  }
+
+  /** Whether an invocation accepted after `acceptedMs` has started: the lane is starting what it is sent. */
+  startedSince(acceptedMs: number): boolean {
+    return this.latestStartedAcceptanceMs > acceptedMs;
   }
 
   /** Invocations accepted before this time that have not started were passed over (see {@link OVERTAKEN_AFTER_MS}). */
@@ -104,10 +112,13 @@ export function judgeLiveness({ running, listedMs, backups, now = Date.now() }: 
       const deadline = starts.startDeadlineMs();
       const mayResend = starts.signals === true || attempt.unit.lostResends === 0;
       if (deadline === undefined || !mayResend) continue;
-      // Each time a range is given up as lost, its next attempt is allowed twice as long: a
-      // platform that starts slowly for a while (cold starts under load) costs a few duplicate
-      // invocations, not a cascade of them.
-      const late = listed > attempt.acceptedMs + deadline * 2 ** attempt.unit.lostResends;
+      // A lane that has started an invocation accepted after this one is starting what it is
+      // sent, so this one was dropped, and each of its re-sends gets the same deadline: a range
+      // dropped three times costs three deadlines. A lane that has started nothing since may
+      // just be slow for a while (cold starts under load), so there each re-send of the range is
+      // allowed twice as long as the last: a few duplicate invocations, not a cascade of them.
+      const allowanceMs = attempt.lane.runs.startedSince(attempt.acceptedMs) ? deadline : deadline * 2 ** attempt.unit.lostResends;
+      const late = listed > attempt.acceptedMs + allowanceMs;
       const passed = starts.signals === true && attempt.acceptedMs < attempt.lane.runs.overtakenBefore(now);
       if (late || passed) lost.push(attempt);
       continue;
