@@ -122,14 +122,17 @@ export const WIRE_SCENARIOS: readonly WireScenario[] = [
   {
     name: 'late-records-async',
     description:
-      "conditional creates sent as plain puts; the client's first listing held 4 s, past the deadlines of the invocations in flight: their ranges are split into single tasks, and the listing holds the late originals' records beside the first singles' (results must be told apart by task, not by record)",
+      "conditional creates sent as plain puts; the client's first listing held 6 s, past the deadlines of the invocations in flight: their ranges are split into single tasks, and the listing holds the late originals' records beside the first singles' (results must be told apart by task, not by record)",
     mode: 'async',
     // One listing path per job: once per path is the first listing only.
-    rules: [unconditionalCreates, { origin: 'client', kinds: ['s3:list'], faults: { delay: 1 }, delayMs: 4_000, oncePerPath: true }],
-    // Deadlines of 1 s plus core's grace of 2 s fire inside the held listing, and the first single
-    // of a split range writes its record before the listing is taken. (Shorter would let cold
-    // workers overrun the timeout, which their runtime enforces: they would write no late record.)
-    invocationTimeoutMs: 1_000,
+    rules: [unconditionalCreates, { origin: 'client', kinds: ['s3:list'], faults: { delay: 1 }, delayMs: 6_000, oncePerPath: true }],
+    // Deadlines of 2 s plus core's grace of 2 s fire inside the held listing, and the first single
+    // of a split range writes its record before the listing is taken. Each single has a deadline
+    // of 4 s too, which a loaded machine running other suites beside this one must meet twice at
+    // most (its retry): with 1 s timeouts and a 4 s hold, a single missed both under load.
+    // (Shorter would also let cold workers overrun the timeout, which their runtime enforces:
+    // they would write no late record.)
+    invocationTimeoutMs: 2_000,
     warmUp: true,
     expectsRerunTasks: true,
   },
