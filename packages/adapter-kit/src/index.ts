@@ -18,3 +18,28 @@ export { DispatchThreadPool, serveComputeInThreads, type DispatchThreadPoolOptio
 export { describeValue, isIntegerBetween, optionError, optionsRecord, type OptionsContext, type OptionsShape } from './options.js';
 export { assertByteRange, decodeKeyCursor, encodeKeyCursor, listPageLimit } from './storage-arguments.js';
 export { listAll } from './list-all.js';
+export { disposedError } from './disposed.js';
+export { decodeTokenCursor, encodeTokenCursor } from './list-cursors.js';
+export { deleteInBatches, type DeleteBatching } from './batched-delete.js';
+export { ObjectStorageBase, emptyStream, type ObjectListPage, type ObjectStoreLocation } from './object-storage.js';
+export {
+  NETWORK_ERROR_CODES,
+  UNREACHABLE_ERROR_CODES,
+  messageOf,
+  requestFailureError,
+  retryAfterMs,
+  type RequestContext,
+  type RequestFailure,
+  type RequestSite,
+  type RequestTimeoutKind,
+} from './request-failures.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_RESPONSE_TIMEOUT_MS,
+  MAX_REQUEST_TIMEOUT_MS,
+  REQUEST_TIMEOUT_OPTIONS,
+  parseRequestTimeouts,
+  requestTimeouts,
+  type RequestTimeouts,
+} from './request-timeouts.js';
+export { carryOutPlan, publicPlan, type PlannedStep } from './deploy-steps.js';
