@@ -23,3 +23,14 @@ export {
   type WorkerProcessReply,
 } from './worker-process.js';
 export { serveWorkerProcess, type OpenedWorker, type ServeWorkerProcessOptions } from './worker-process-child.js';
+export {
+  FunctionRuntime,
+  RUNTIME_RESPONSE_VERSION,
+  SUPERVISOR_RESERVE_MB,
+  childHeapMb,
+  maxResponseRecordBytes,
+  parseRuntimeResponse,
+  recordOfResponse,
+  type FunctionRuntimeOptions,
+  type RuntimeResponse,
+} from './function-runtime.js';
