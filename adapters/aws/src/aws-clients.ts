@@ -1,25 +1,11 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import {
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_RESPONSE_TIMEOUT_MS,
-  MAX_REQUEST_TIMEOUT_MS,
-  type AwsConnectionOptions,
-} from './aws-options.js';
+import { requestTimeouts, type RequestSite, type RequestTimeouts } from '@fanout/adapter-kit';
+import type { AwsConnectionOptions } from './aws-options.js';
 
 /** The region used when none is configured but an endpoint is: S3-compatible stores ignore it. */
 export const ENDPOINT_DEFAULT_REGION = 'us-east-1';
-
-/** How long a request may wait, in milliseconds (see {@link AwsConnectionOptions}). */
-export type RequestTimeouts = {
-  connectTimeoutMs: number;
-  /**
-   * Longest silence on the connection. `undefined` for requests that legitimately stay silent
-   * for as long as they run: a synchronous invocation, which core's deadline aborts instead.
-   */
-  responseTimeoutMs: number | undefined;
-};
 
 /** Kept-alive sockets, for one client or for clients that share them (Lambda's sync and async clients). */
 export type SocketPool = { httpAgent: HttpAgent; httpsAgent: HttpsAgent };
@@ -31,20 +17,6 @@ export type SocketPool = { httpAgent: HttpAgent; httpsAgent: HttpsAgent };
 export function createSocketPool(maxSockets: number): SocketPool {
   const agentOptions = { keepAlive: true, maxSockets, keepAliveMsecs: 30_000 };
   return { httpAgent: new HttpAgent(agentOptions), httpsAgent: new HttpsAgent(agentOptions) };
-}
-
-/** The timeouts the settings ask for, defaults applied; a `TypeError` for a bad one set in code. */
-export function requestTimeouts(settings: Pick<AwsConnectionOptions, 'connectTimeoutMs' | 'responseTimeoutMs'>): RequestTimeouts & { responseTimeoutMs: number } {
-  const timeouts = {
-    connectTimeoutMs: settings.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    responseTimeoutMs: settings.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS,
-  };
-  for (const [name, value] of Object.entries(timeouts)) {
-    if (!Number.isInteger(value) || value < 1 || value > MAX_REQUEST_TIMEOUT_MS) {
-      throw new TypeError(`settings.${name} must be a whole number of milliseconds from 1 to ${MAX_REQUEST_TIMEOUT_MS}, got ${String(value)}.`);
-    }
-  }
-  return timeouts;
 }
 
 /**
@@ -85,9 +57,6 @@ export function clientConfig(connection: AwsConnectionOptions, sockets: number |
     ...(connection.credentials ? { credentials: { ...connection.credentials } } : {}),
   };
 }
-
-/** Where a request went, `host:port`, and how long its client let it wait. */
-export type RequestSite = { endpoint: string; timeouts: RequestTimeouts };
 
 /**
  * The site of each request that failed, by its error, and of each answer that streams, by its

@@ -1,6 +1,6 @@
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { availableParallelism } from 'node:os';
-import { abortError, DispatchThreadPool, encodeJsonPayload, fromBase64, jsonPayloadSize } from '@fanout/adapter-kit';
+import { abortError, disposedError, DispatchThreadPool, encodeJsonPayload, jsonPayloadSize, requestTimeouts } from '@fanout/adapter-kit';
 import {
   ErrorCode,
   FanoutError,
@@ -10,9 +10,9 @@ import {
   type InvokeOptions,
   type InvokeResultV1,
 } from '@fanout/spec';
-import { clientConfig, createSocketPool, recordRequestSites, requestTimeouts } from './aws-clients.js';
-import { rebuildWorkerError } from '@fanout/worker';
-import { classifyFunctionError, disposedError, mapAwsError, type LambdaFunctionErrorBody } from './aws-errors.js';
+import { clientConfig, createSocketPool, recordRequestSites } from './aws-clients.js';
+import { parseRuntimeResponse, recordOfResponse } from '@fanout/worker';
+import { classifyFunctionError, mapAwsError, type LambdaFunctionErrorBody } from './aws-errors.js';
 import {
   DEFAULT_ARCHITECTURE,
   DEFAULT_CONCURRENCY,
@@ -22,12 +22,7 @@ import {
   DEFAULT_TIMEOUT_SECONDS,
   type AwsConnectionOptions,
 } from './aws-options.js';
-import {
-  LAMBDA_ASYNC_PAYLOAD_BYTES,
-  LAMBDA_SYNC_PAYLOAD_BYTES,
-  MAX_RESPONSE_RECORD_BYTES,
-  parseRuntimeResponse,
-} from './lambda-protocol.js';
+import { LAMBDA_ASYNC_PAYLOAD_BYTES, LAMBDA_SYNC_PAYLOAD_BYTES, MAX_RESPONSE_RECORD_BYTES } from './lambda-protocol.js';
 import { lambdaPrices } from './aws-prices.js';
 
 /** What an {@link AwsCompute} is built from: the validated options, or the same by hand in code. */
@@ -232,10 +227,12 @@ export class AwsCompute implements ComputeBackendV1 {
       if (errorBody.errorType === 'Function.ResponseSizeTooLarge') return { mode: 'sync', record: undefined, ...billed };
       throw classifyFunctionError({ functionName: this.functionName, body: errorBody, logTail });
     }
-    const answer = parseRuntimeResponse(response.Payload, this.functionName);
-    if ('record' in answer) return { mode: 'sync', record: fromBase64(answer.record), ...billed };
-    if ('stored' in answer) return { mode: 'sync', record: undefined, ...billed };
-    throw rebuildWorkerError(answer.error, `in Lambda function ${this.functionName}`);
+    const answer = parseRuntimeResponse(
+      response.Payload,
+      `The Lambda function ${this.functionName}`,
+      'Is compute.options.functionName the function `fanout deploy` created?',
+    );
+    return { mode: 'sync', record: recordOfResponse(answer, `in Lambda function ${this.functionName}`), ...billed };
   }
 
   async dispose(): Promise<void> {

@@ -13,16 +13,13 @@ import {
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { ErrorCode, FanoutError, type DeploymentStepV1 } from '@fanout/spec';
+import { ErrorCode, FanoutError } from '@fanout/spec';
 import { LIFECYCLE_RULE_PREFIX, MANAGED_TAG, parsePolicyDocument, ROLE_POLICY_NAME } from './aws-deploy-resources.js';
 import { awsErrorName, httpStatus, isNotFound, mapAwsError } from './aws-errors.js';
 import type { ResolvedAwsComputeOptions, ResolvedAwsStorageOptions } from './aws-options.js';
 
 /** The SDK clients deploy and destroy use. */
 export type DeployClients = { iam: IAMClient; s3: S3Client; lambda: LambdaClient };
-
-/** A step of a plan, with what carrying it out takes. Keep steps have no `run`. */
-export type PlannedStep = DeploymentStepV1 & { run?: () => Promise<void> };
 
 /** What exists now. */
 export type ObservedDeployment = {

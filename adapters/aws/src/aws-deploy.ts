@@ -24,7 +24,7 @@ import {
   waitUntilBucketExists,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
-import { throwIfAborted } from '@fanout/adapter-kit';
+import { carryOutPlan, publicPlan, type PlannedStep } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError, type DeployerV1, type DeploymentOptions, type DeploymentPlanV1 } from '@fanout/spec';
 import { buildRuntimeArchive, type RuntimeArchive } from './aws-bundle.js';
 import { clientConfig } from './aws-clients.js';
@@ -40,7 +40,7 @@ import {
   trustPolicy,
   type FunctionSettings,
 } from './aws-deploy-resources.js';
-import { isOurRule, observeDeployment, type DeployClients, type ObservedDeployment, type PlannedStep } from './aws-deploy-state.js';
+import { isOurRule, observeDeployment, type DeployClients, type ObservedDeployment } from './aws-deploy-state.js';
 import { destroySteps } from './aws-destroy.js';
 import { awsErrorName, mapAwsError, withAwsErrors } from './aws-errors.js';
 import type { ResolvedAwsComputeOptions, ResolvedAwsStorageOptions } from './aws-options.js';
@@ -125,7 +125,7 @@ export class AwsDeployer implements DeployerV1 {
   }
 
   async deploy(options: DeploymentOptions = {}): Promise<DeploymentPlanV1> {
-    return this.carryOut(await this.deploySteps(options), options, 'deployed');
+    return carryOutPlan(await this.deploySteps(options), options, 'deployed');
   }
 
   async planDestroy(options: DeploymentOptions = {}): Promise<DeploymentPlanV1> {
@@ -133,7 +133,7 @@ export class AwsDeployer implements DeployerV1 {
   }
 
   async destroy(options: DeploymentOptions = {}): Promise<DeploymentPlanV1> {
-    return this.carryOut(await this.destroySteps(options), options, 'destroyed');
+    return carryOutPlan(await this.destroySteps(options), options, 'destroyed');
   }
 
   /** Release the SDK clients this deployer made (not ones it was given). */
@@ -144,22 +144,6 @@ export class AwsDeployer implements DeployerV1 {
   private async destroySteps(options: DeploymentOptions): Promise<PlannedStep[]> {
     const observed = await observeDeployment(this.clients, this.compute, this.storage, options.signal);
     return destroySteps(this.clients, this.compute, this.storage, observed, options.signal);
-  }
-
-  private async carryOut(steps: PlannedStep[], options: DeploymentOptions, verb: string): Promise<DeploymentPlanV1> {
-    const log = options.log ?? (() => undefined);
-    for (const step of steps) {
-      throwIfAborted(options.signal);
-      if (step.action === 'keep' || !step.run) {
-        log(`${step.resource} ${step.name}: unchanged${step.detail ? ` (${step.detail})` : ''}`);
-        continue;
-      }
-      log(`${step.resource} ${step.name}: ${step.action}${step.detail ? ` (${step.detail})` : ''}…`);
-      await step.run();
-    }
-    const changed = steps.filter((step) => step.action !== 'keep').length;
-    log(changed === 0 ? 'nothing to change.' : `${verb}: ${changed} change${changed === 1 ? '' : 's'}.`);
-    return publicPlan(steps);
   }
 
   private async deploySteps(options: DeploymentOptions): Promise<PlannedStep[]> {
@@ -400,10 +384,6 @@ export class AwsDeployer implements DeployerV1 {
       }
     }
   }
-}
-
-function publicPlan(steps: PlannedStep[]): DeploymentPlanV1 {
-  return { steps: steps.map(({ resource, name, action, detail }) => ({ resource, name, action, ...(detail ? { detail } : {}) })) };
 }
 
 function pick(config: ObservedDeployment['asyncConfig']): Record<string, unknown> {

@@ -7,7 +7,8 @@ import { DeleteRoleCommand, DeleteRolePolicyCommand } from '@aws-sdk/client-iam'
 import { DeleteFunctionCommand } from '@aws-sdk/client-lambda';
 import { DeleteBucketCommand, DeleteBucketLifecycleCommand, PutBucketLifecycleConfigurationCommand } from '@aws-sdk/client-s3';
 import { ROLE_POLICY_NAME } from './aws-deploy-resources.js';
-import { isOurRule, type DeployClients, type ObservedDeployment, type PlannedStep } from './aws-deploy-state.js';
+import type { PlannedStep } from '@fanout/adapter-kit';
+import { isOurRule, type DeployClients, type ObservedDeployment } from './aws-deploy-state.js';
 import { withAwsErrors } from './aws-errors.js';
 import type { ResolvedAwsComputeOptions, ResolvedAwsStorageOptions } from './aws-options.js';
 

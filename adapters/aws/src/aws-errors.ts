@@ -2,9 +2,9 @@
  * Every mapping of AWS SDK failures, Lambda function errors and runtime failures to fanout error
  * codes, in one place, so that S3, Lambda, IAM and the runtime classify one failure one way.
  */
-import { abortError } from '@fanout/adapter-kit';
+import { abortError, messageOf, requestFailureError, retryAfterMs, type RequestSite, type RequestTimeoutKind } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError } from '@fanout/spec';
-import { requestSiteOf, type RequestSite } from './aws-clients.js';
+import { requestSiteOf } from './aws-clients.js';
 
 /** What was being done, for messages. */
 export type AwsFailureContext = {
@@ -83,6 +83,9 @@ const transientNames: ReadonlySet<string> = new Set([
   'ConcurrentModificationException',
 ]);
 
+// Names that mean "the request is larger than the service takes".
+const tooLargeNames: ReadonlySet<string> = new Set(['RequestTooLargeException', 'SerializedRequestEntityTooLargeException', 'EntityTooLarge']);
+
 // Names that mean "this thing does not exist".
 const notFoundNames: ReadonlySet<string> = new Set([
   'NoSuchKey',
@@ -95,22 +98,6 @@ const notFoundNames: ReadonlySet<string> = new Set([
   'NoSuchTagSet',
   'NoSuchTagSetError',
 ]);
-
-const networkCodes: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-]);
-
-// Network failures that mean the endpoint cannot be reached at all, rather than a connection that broke.
-const unreachableCodes: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
 /** The service's error name (`NoSuchKey`, `TooManyRequestsException`...), or a Node error code. */
 export function awsErrorName(error: unknown): string | undefined {
@@ -157,9 +144,6 @@ export function isAbort(error: unknown, signal?: AbortSignal): boolean {
   return signal?.aborted === true || awsErrorName(error) === 'AbortError';
 }
 
-/** Which of the client's own timeouts ended a request, if one did. */
-export type RequestTimeoutKind = 'connect' | 'silence';
-
 /**
  * Whether the request failed because a connection did not open in time (`connect`) or went
  * silent for too long (`silence`). smithy's handler names both `TimeoutError`, and gives that
@@ -179,16 +163,10 @@ const optionsPathOf = (service: string) => (service === 'S3' ? 'storage.options'
 
 /**
  * Turn any failure of an SDK call into a `FanoutError`. Errors that already are one pass
- * through. Throttling is `THROTTLED` with the service's `Retry-After`; missing permissions or
- * credentials `ACCESS_DENIED`; a missing bucket or function `CONFIG_INVALID` (the configuration
- * names something that is not there; `fanout deploy` creates it); a request that timed out, 5xx
- * and network failures `BACKEND_UNAVAILABLE`, retryable, naming the endpoint; any other refusal
- * `BACKEND_UNAVAILABLE`, not retryable.
- *
- * A timed-out request is `BACKEND_UNAVAILABLE`, not `TIMEOUT`: the platform did not answer, which
- * says nothing about the tasks, and core retries it as a transient failure of the lane (and the
- * client's storage requests in place) rather than splitting the invocation's range as it does
- * for a task that may have overrun.
+ * through. A missing bucket or function is `CONFIG_INVALID` (the configuration names something
+ * that is not there; `fanout deploy` creates it), as is a missing region; everything else is
+ * classified by adapter-kit's `requestFailureError`, from the service's error name where AWS
+ * has one for the case (throttling, access, size, transient) and from the HTTP status otherwise.
  */
 export function mapAwsError(error: unknown, context: AwsFailureContext): FanoutError {
   if (FanoutError.isInstance(error)) return error;
@@ -198,22 +176,6 @@ export function mapAwsError(error: unknown, context: AwsFailureContext): FanoutE
   const detail = `${name}${status ? ` (HTTP ${status})` : ''}: ${messageOf(error)}`;
   const where = `${context.service} ${context.operation} on ${context.target} failed`;
 
-  if (throttlingNames.has(name) || status === 429) {
-    const retryAfterMs = retryAfterMsOf(error);
-    return new FanoutError(`${where}: throttled by AWS (${detail}).`, {
-      code: ErrorCode.THROTTLED,
-      retryable: true,
-      fault: 'backend',
-      cause: error,
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    });
-  }
-  if (accessNames.has(name) || status === 403 || status === 401) {
-    return new FanoutError(
-      `${where}: access denied (${detail}). Check that credentials are available (AWS_PROFILE, AWS_ACCESS_KEY_ID, or the options' profile) and that they allow ${context.service} ${context.operation}; the README lists the permissions fanout needs.`,
-      { code: ErrorCode.ACCESS_DENIED, fault: 'caller', cause: error },
-    );
-  }
   if (name === 'NoSuchBucket') {
     return new FanoutError(`${where}: the bucket does not exist (${detail}). Run \`fanout deploy\` to create it, or fix storage.options.bucket and region.`, {
       code: ErrorCode.CONFIG_INVALID,
@@ -227,13 +189,6 @@ export function mapAwsError(error: unknown, context: AwsFailureContext): FanoutE
       { code: ErrorCode.CONFIG_INVALID, fault: 'caller', cause: error },
     );
   }
-  if (name === 'RequestTooLargeException' || name === 'SerializedRequestEntityTooLargeException' || name === 'EntityTooLarge' || status === 413) {
-    return new FanoutError(`${where}: the request is larger than AWS accepts (${detail}).`, {
-      code: ErrorCode.PAYLOAD_TOO_LARGE,
-      fault: 'caller',
-      cause: error,
-    });
-  }
   if (isRegionMissing(error)) {
     return new FanoutError(`${where}: no AWS region is configured. Set the options' region, or AWS_REGION, or a region in your ~/.aws/config profile.`, {
       code: ErrorCode.CONFIG_INVALID,
@@ -241,40 +196,37 @@ export function mapAwsError(error: unknown, context: AwsFailureContext): FanoutE
       cause: error,
     });
   }
-  const site = context.site ?? requestSiteOf(error);
-  const timeout = requestTimeoutKind(error);
-  if (timeout !== undefined) {
-    return new FanoutError(`${where}: ${timeoutMessage(timeout, context.service, site, detail)}`, {
-      code: ErrorCode.BACKEND_UNAVAILABLE,
-      retryable: true,
-      fault: 'backend',
-      cause: error,
-    });
-  }
   const errno = (error as { code?: unknown } | null)?.code;
-  if (status === undefined && typeof errno === 'string' && networkCodes.has(errno) && site !== undefined) {
-    const advice = unreachableCodes.has(errno)
-      ? ` Check that ${optionsPathOf(context.service)}.endpoint (or the region) leads to an endpoint of ${context.service} that this machine can reach.`
-      : '';
-    return new FanoutError(`${where}: the connection to ${site.endpoint} failed (${detail}).${advice}`, {
-      code: ErrorCode.BACKEND_UNAVAILABLE,
-      retryable: true,
-      fault: 'backend',
+  return requestFailureError(
+    {
       cause: error,
-    });
-  }
-  const transient =
-    transientNames.has(name) ||
-    (typeof errno === 'string' && networkCodes.has(errno)) ||
-    (status !== undefined && status >= 500) ||
-    // No status at all: the request never got an answer (a dropped connection, a DNS hiccup).
-    (status === undefined && (error as { $fault?: unknown } | null)?.$fault !== 'client');
-  return new FanoutError(`${where}: ${detail}`, {
-    code: ErrorCode.BACKEND_UNAVAILABLE,
-    retryable: transient,
-    fault: transient ? 'backend' : 'caller',
-    cause: error,
-  });
+      name,
+      message: messageOf(error),
+      status,
+      errno: typeof errno === 'string' ? errno : undefined,
+      kind: throttlingNames.has(name)
+        ? 'throttled'
+        : accessNames.has(name)
+          ? 'access'
+          : tooLargeNames.has(name)
+            ? 'too-large'
+            : transientNames.has(name)
+              ? 'transient'
+              : undefined,
+      retryAfterMs: retryAfterMsOf(error),
+      timeout: requestTimeoutKind(error),
+      site: context.site ?? requestSiteOf(error),
+      clientSide: (error as { $fault?: unknown } | null)?.$fault === 'client',
+    },
+    {
+      provider: 'AWS',
+      service: context.service,
+      operation: context.operation,
+      target: context.target,
+      optionsPath: optionsPathOf(context.service),
+      accessAdvice: `Check that credentials are available (AWS_PROFILE, AWS_ACCESS_KEY_ID, or the options' profile) and that they allow ${context.service} ${context.operation}; the README lists the permissions fanout needs.`,
+    },
+  );
 }
 
 /** Run one SDK call (or waiter), mapping its failure with {@link mapAwsError}. */
@@ -289,33 +241,11 @@ export async function withAwsErrors<T>(context: AwsFailureContext, send: () => P
 /** `Retry-After` in milliseconds: Lambda models it as `retryAfterSeconds`, other services send the header. */
 export function retryAfterMsOf(error: unknown): number | undefined {
   const record = error as { retryAfterSeconds?: unknown; $response?: { headers?: Record<string, unknown> } } | null;
-  const raw = record?.retryAfterSeconds ?? record?.$response?.headers?.['retry-after'];
-  const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : Number.NaN;
-  return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000) : undefined;
-}
-
-function timeoutMessage(kind: RequestTimeoutKind, service: string, site: RequestSite | undefined, detail: string): string {
-  const options = optionsPathOf(service);
-  const at = site?.endpoint ?? `the ${service} endpoint`;
-  if (kind === 'connect') {
-    const limit = site ? `within ${site.timeouts.connectTimeoutMs} ms (${options}.connectTimeoutMs; ${detail})` : `within ${options}.connectTimeoutMs (${detail})`;
-    return `no connection to ${at} opened ${limit}. Check that ${options}.endpoint (or the region) leads to an endpoint of ${service} that this machine can reach: a firewall, a proxy or a missing route drops connections silently. Raise connectTimeoutMs only for a network that is merely slow.`;
-  }
-  const silence = site?.timeouts.responseTimeoutMs;
-  const limit = silence !== undefined ? `for ${silence} ms (${options}.responseTimeoutMs; ${detail})` : `for longer than ${options}.responseTimeoutMs (${detail})`;
-  return `the connection to ${at} went silent ${limit}. Check that ${options}.endpoint (or the region) leads to a working ${service} service, not another kind of server, and that no proxy or load balancer in between holds requests. Raise responseTimeoutMs only for a service that is merely slow to answer.`;
+  return retryAfterMs(record?.retryAfterSeconds ?? record?.$response?.headers?.['retry-after']);
 }
 
 function isRegionMissing(error: unknown): boolean {
   return /region is missing|Region is missing/i.test(messageOf(error));
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
-    return (error as { message: string }).message;
-  }
-  return String(error);
 }
 
 /** The JSON body Lambda returns with `X-Amz-Function-Error`. */
@@ -394,10 +324,4 @@ export function classifyFunctionError(failure: FunctionFailure): FanoutError {
       ...tail,
     },
   );
-}
-
-
-/** The error for any call after `dispose()`. */
-export function disposedError(what: string): FanoutError {
-  return new FanoutError(`The ${what} was used after dispose(). Create a new one.`, { code: ErrorCode.DISPOSED, fault: 'caller' });
 }

@@ -1,4 +1,4 @@
-import { describeValue, isIntegerBetween, optionError, optionsRecord } from '@fanout/adapter-kit';
+import { describeValue, isIntegerBetween, optionError, optionsRecord, parseRequestTimeouts, REQUEST_TIMEOUT_OPTIONS } from '@fanout/adapter-kit';
 import type { PluginContextV1 } from '@fanout/spec';
 
 /**
@@ -159,25 +159,8 @@ export const DEFAULT_CONCURRENCY = 100;
 export const DEFAULT_MAX_CONCURRENCY = 1000;
 export const DEFAULT_EXPIRE_JOB_DATA_AFTER_DAYS = 7;
 
-/**
- * Opening a connection to AWS takes milliseconds, but a lost packet costs seconds: glibc's
- * resolver asks again for a lost DNS answer after 5 s, and the kernel resends a lost SYN after 1
- * and 3 s. 10 s rides out one of each; a connection that takes longer is not a hiccup, and the
- * request is better failed and retried.
- */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-
-/**
- * S3 sends the first byte of an answer within a fraction of a second, and itself gives up on an
- * upload whose client stays silent for about 20 s (`RequestTimeout`); a CompleteMultipartUpload
- * that takes minutes sends whitespace meanwhile, and Lambda answers an `Event` invocation as
- * soon as it has queued it. 30 s of silence is far past any healthy answer, and since only
- * silence counts, it never cuts off a long transfer that keeps moving.
- */
-export const DEFAULT_RESPONSE_TIMEOUT_MS = 30_000;
-
-/** The longest either timeout may be: an hour of waiting is a mistake, not a setting. */
-export const MAX_REQUEST_TIMEOUT_MS = 3_600_000;
+// The request timeouts every cloud adapter shares (their defaults and why: adapter-kit).
+export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS } from '@fanout/adapter-kit';
 
 /** Lambda's limits on function settings. */
 export const LAMBDA_MIN_MEMORY_MB = 128;
@@ -190,7 +173,7 @@ export const MAX_DISPATCH_THREADS = 32;
 /** The most in flight one client is allowed to ask for: far above any account quota, a guard against typos. */
 export const MAX_CONCURRENCY_LIMIT = 100_000;
 
-const connectionKeys = ['region', 'endpoint', 'profile', 'credentials', 'connectTimeoutMs', 'responseTimeoutMs'] as const;
+const connectionKeys = ['region', 'endpoint', 'profile', 'credentials', ...REQUEST_TIMEOUT_OPTIONS] as const;
 const storageKeys = [...connectionKeys, 'bucket', 'prefix', 'forcePathStyle', 'expireJobDataAfterDays'] as const;
 const computeKeys = [
   ...connectionKeys,
@@ -373,22 +356,7 @@ function parseConnection(record: Record<string, unknown>, context: Pick<PluginCo
       'must be { accessKeyId, secretAccessKey, sessionToken? } with string values. Better, leave it out and let the SDK find credentials (environment, ~/.aws, roles).',
     );
   }
-  const connectTimeoutMs = record.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  if (!isIntegerBetween(connectTimeoutMs, 1, MAX_REQUEST_TIMEOUT_MS)) {
-    throw optionError(
-      context,
-      'connectTimeoutMs',
-      `must be a whole number of milliseconds from 1 to ${MAX_REQUEST_TIMEOUT_MS}, got ${describeValue(connectTimeoutMs)}. Leave it out for ${DEFAULT_CONNECT_TIMEOUT_MS}.`,
-    );
-  }
-  const responseTimeoutMs = record.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
-  if (!isIntegerBetween(responseTimeoutMs, 1, MAX_REQUEST_TIMEOUT_MS)) {
-    throw optionError(
-      context,
-      'responseTimeoutMs',
-      `must be a whole number of milliseconds from 1 to ${MAX_REQUEST_TIMEOUT_MS}, got ${describeValue(responseTimeoutMs)}. It counts only silence, so a long transfer needs no more; leave it out for ${DEFAULT_RESPONSE_TIMEOUT_MS}.`,
-    );
-  }
+  const { connectTimeoutMs, responseTimeoutMs } = parseRequestTimeouts(record, context);
   return {
     region: region as string | undefined,
     endpoint: endpoint as string | undefined,

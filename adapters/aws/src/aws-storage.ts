@@ -8,30 +8,11 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { assertByteRange, assertValidStorageKey, listPageLimit, throwIfAborted } from '@fanout/adapter-kit';
-import type {
-  ByteRange,
-  StorageBackendV1,
-  StorageBody,
-  StorageCapabilitiesV1,
-  StorageGetOptions,
-  StorageListOptions,
-  StorageListPage,
-  StorageObjectInfo,
-  StorageOperationOptions,
-  StoragePutOptions,
-  StorageReferenceV1,
-} from '@fanout/spec';
-import { clientConfig, recordRequestSites, requestSiteOf, requestTimeouts } from './aws-clients.js';
-import {
-  awsErrorName,
-  disposedError,
-  isConditionalWriteLost,
-  isInvalidRange,
-  isNotFound,
-  mapAwsError,
-} from './aws-errors.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, type AwsConnectionOptions } from './aws-options.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_RESPONSE_TIMEOUT_MS, emptyStream, ObjectStorageBase, requestTimeouts, type ObjectListPage } from '@fanout/adapter-kit';
+import type { ByteRange, StorageCapabilitiesV1, StorageObjectInfo, StorageReferenceV1 } from '@fanout/spec';
+import { clientConfig, recordRequestSites, requestSiteOf } from './aws-clients.js';
+import { awsErrorName, isConditionalWriteLost, isInvalidRange, isNotFound, mapAwsError } from './aws-errors.js';
+import type { AwsConnectionOptions } from './aws-options.js';
 import { S3_PRICES } from './aws-prices.js';
 
 /** The module specifier another process imports to recreate an {@link AwsStorage}. */
@@ -51,9 +32,6 @@ export const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
  * filled: with two, a streamed put stays near 24 MiB whatever the object's size.
  */
 const MULTIPART_QUEUE_SIZE = 2;
-
-/** DeleteObjects calls in flight at once for one large `delete`. */
-const DELETE_CONCURRENCY = 4;
 
 /** Sockets the storage's client opens at most: the worker makes a few requests, a client many. */
 const DEFAULT_MAX_SOCKETS = 256;
@@ -82,8 +60,7 @@ export type AwsStorageSettings = AwsConnectionOptions & {
  * bucket. Conditional create uses `If-None-Match: *`, which S3 honours atomically; listing
  * pages are ListObjectsV2 pages, the continuation token being the cursor.
  */
-export class AwsStorage implements StorageBackendV1 {
-  readonly specificationVersion = 'v1';
+export class AwsStorage extends ObjectStorageBase {
   readonly name = 's3';
   readonly capabilities: StorageCapabilitiesV1 = {
     conditionalCreate: true,
@@ -93,25 +70,23 @@ export class AwsStorage implements StorageBackendV1 {
     // S3 Standard's list prices, also behind a custom endpoint: see aws-prices.ts.
     prices: S3_PRICES,
   };
-  readonly bucket: string;
-  readonly prefix: string;
   /** How another process (a local worker) opens this same storage. Holds the credentials option if one was given. */
   readonly reference: StorageReferenceV1;
   readonly client: S3Client;
 
   private readonly ownsClient: boolean;
-  private disposed = false;
 
   constructor(settings: AwsStorageSettings) {
-    if (typeof settings?.bucket !== 'string' || settings.bucket === '') {
-      throw new TypeError('AwsStorage needs settings.bucket, the S3 bucket to keep objects in.');
-    }
-    const prefix = settings.prefix ?? '';
-    if (prefix !== '' && !prefix.endsWith('/')) {
-      throw new TypeError(`AwsStorage settings.prefix must be empty or end with "/", got ${JSON.stringify(prefix)}.`);
-    }
-    this.bucket = settings.bucket;
-    this.prefix = prefix;
+    super({
+      className: 'AwsStorage',
+      label: 'S3 storage',
+      bucketNoun: 'the S3 bucket',
+      bucket: settings?.bucket,
+      prefix: settings?.prefix,
+      root: (bucket) => `s3://${bucket}/`,
+      listPageSize: S3_PAGE_SIZE,
+      deleteBatchSize: S3_PAGE_SIZE,
+    });
     const connection = {
       region: settings.region,
       endpoint: settings.endpoint,
@@ -149,108 +124,84 @@ export class AwsStorage implements StorageBackendV1 {
     };
   }
 
-  async get(key: string, options: StorageGetOptions = {}): Promise<Uint8Array | undefined> {
-    const { signal, range } = options;
-    this.prepare(key, signal);
-    if (range) assertByteRange(range);
-    // S3 cannot express an empty range; the answer is empty bytes if the object exists.
-    if (range?.end !== undefined && range.end <= range.start) {
-      return (await this.head(key, { ...(signal ? { signal } : {}) })) ? new Uint8Array(0) : undefined;
-    }
+  protected async readObject(name: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Uint8Array | undefined> {
     let body;
     try {
-      const response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, ...(range ? { Range: rangeHeader(range) } : {}) }),
-        { abortSignal: signal },
-      );
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: name, ...(range ? { Range: rangeHeader(range) } : {}) }), {
+        abortSignal: signal,
+      });
       body = response.Body;
     } catch (error) {
-      return this.missingOrThrow(error, 'GetObject', key, signal, () => (isInvalidRange(error) ? new Uint8Array(0) : undefined));
+      return this.missingOrThrow(error, 'GetObject', name, signal, () => (isInvalidRange(error) ? new Uint8Array(0) : undefined));
     }
     if (!body) return new Uint8Array(0);
     try {
       return await body.transformToByteArray();
     } catch (error) {
       // The answer began and then broke or went silent: the request's middleware saw its start only.
-      throw mapAwsError(error, { service: 'S3', operation: 'GetObject', target: this.describe(key), signal, site: requestSiteOf(body) });
+      throw mapAwsError(error, { service: 'S3', operation: 'GetObject', target: this.describeObject(name), signal, site: requestSiteOf(body) });
     }
   }
 
-  async getStream(key: string, options: StorageGetOptions = {}): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const { signal, range } = options;
-    this.prepare(key, signal);
-    if (range) assertByteRange(range);
-    if (range?.end !== undefined && range.end <= range.start) {
-      return (await this.head(key, { ...(signal ? { signal } : {}) })) ? emptyStream() : undefined;
-    }
+  protected async openObject(name: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<AsyncIterable<Uint8Array> | undefined> {
     let body: Readable;
     try {
-      const response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, ...(range ? { Range: rangeHeader(range) } : {}) }),
-        { abortSignal: signal },
-      );
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: name, ...(range ? { Range: rangeHeader(range) } : {}) }), {
+        abortSignal: signal,
+      });
       if (!response.Body) return emptyStream();
       body = response.Body as Readable;
     } catch (error) {
-      return this.missingOrThrow(error, 'GetObject', key, signal, () => (isInvalidRange(error) ? emptyStream() : undefined));
+      return this.missingOrThrow(error, 'GetObject', name, signal, () => (isInvalidRange(error) ? emptyStream() : undefined));
     }
-    return this.mapStreamErrors(body, key, signal);
+    return this.mapStreamErrors(body, name, signal);
   }
 
-  async head(key: string, options: StorageOperationOptions = {}): Promise<StorageObjectInfo | undefined> {
-    const { signal } = options;
-    this.prepare(key, signal);
+  protected async statObject(name: string, signal: AbortSignal | undefined): Promise<Omit<StorageObjectInfo, 'key'> | undefined> {
     try {
-      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal: signal });
-      return {
-        key,
-        size: response.ContentLength ?? 0,
-        ...(response.LastModified ? { modifiedMs: response.LastModified.getTime() } : {}),
-      };
+      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: name }), { abortSignal: signal });
+      return { size: response.ContentLength ?? 0, ...(response.LastModified ? { modifiedMs: response.LastModified.getTime() } : {}) };
     } catch (error) {
-      return this.missingOrThrow(error, 'HeadObject', key, signal, () => undefined);
+      return this.missingOrThrow(error, 'HeadObject', name, signal, () => undefined);
     }
   }
 
-  async put(key: string, body: StorageBody, options: StoragePutOptions = {}): Promise<void> {
-    const { signal, contentType = 'application/octet-stream' } = options;
-    this.prepare(key, signal);
+  protected async writeObject(name: string, body: Uint8Array, contentType: string, signal: AbortSignal | undefined): Promise<void> {
     try {
-      if (body instanceof Uint8Array) {
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentLength: body.byteLength, ContentType: contentType }),
-          { abortSignal: signal },
-        );
-        return;
-      }
-      // Multipart for streams of unknown length: memory stays at a few parts whatever the size.
-      const upload = new Upload({
-        client: this.client,
-        params: { Bucket: this.bucket, Key: this.prefix + key, Body: Readable.from(body), ContentType: contentType },
-        partSize: MULTIPART_PART_BYTES,
-        queueSize: MULTIPART_QUEUE_SIZE,
-        leavePartsOnError: false,
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: name, Body: body, ContentLength: body.byteLength, ContentType: contentType }), {
+        abortSignal: signal,
       });
-      const onAbort = () => void upload.abort().catch(() => undefined);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        await upload.done();
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
     } catch (error) {
-      throw mapAwsError(error, { service: 'S3', operation: 'PutObject', target: this.describe(key), signal });
+      throw mapAwsError(error, { service: 'S3', operation: 'PutObject', target: this.describeObject(name), signal });
     }
   }
 
-  async create(key: string, body: Uint8Array, options: StoragePutOptions = {}): Promise<boolean> {
-    const { signal, contentType = 'application/octet-stream' } = options;
-    this.prepare(key, signal);
+  protected async writeObjectStream(name: string, body: AsyncIterable<Uint8Array>, contentType: string, signal: AbortSignal | undefined): Promise<void> {
+    // Multipart for streams of unknown length: memory stays at a few parts whatever the size.
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: name, Body: Readable.from(body), ContentType: contentType },
+      partSize: MULTIPART_PART_BYTES,
+      queueSize: MULTIPART_QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    const onAbort = () => void upload.abort().catch(() => undefined);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await upload.done();
+    } catch (error) {
+      throw mapAwsError(error, { service: 'S3', operation: 'PutObject', target: this.describeObject(name), signal });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  protected async createObject(name: string, body: Uint8Array, contentType: string, signal: AbortSignal | undefined): Promise<boolean> {
     try {
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
-          Key: this.prefix + key,
+          Key: name,
           Body: body,
           ContentLength: body.byteLength,
           ContentType: contentType,
@@ -262,118 +213,66 @@ export class AwsStorage implements StorageBackendV1 {
       return true;
     } catch (error) {
       if (!signal?.aborted && isConditionalWriteLost(error)) return false;
-      throw mapAwsError(error, { service: 'S3', operation: 'PutObject', target: this.describe(key), signal });
+      throw mapAwsError(error, { service: 'S3', operation: 'PutObject', target: this.describeObject(name), signal });
     }
   }
 
-  async delete(keys: readonly string[], options: StorageOperationOptions = {}): Promise<void> {
-    const { signal } = options;
-    this.assertUsable();
-    throwIfAborted(signal);
-    // Refuse the whole batch before touching anything if one key is unsafe.
-    for (const key of keys) assertValidStorageKey(key);
-    const unique = [...new Set(keys)];
-    const batches: string[][] = [];
-    for (let start = 0; start < unique.length; start += S3_PAGE_SIZE) batches.push(unique.slice(start, start + S3_PAGE_SIZE));
-    const deleteNext = async (): Promise<void> => {
-      for (let batch = batches.pop(); batch !== undefined; batch = batches.pop()) {
-        throwIfAborted(signal);
-        await this.deleteBatch(batch, signal);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, batches.length) }, deleteNext));
-  }
-
-  async list(prefix: string, options: StorageListOptions = {}): Promise<StorageListPage> {
-    const { signal, cursor } = options;
-    this.assertUsable();
-    throwIfAborted(signal);
-    assertValidStorageKey(prefix, true);
-    const limit = listPageLimit(options.limit, S3_PAGE_SIZE);
-    const continuationToken = cursor === undefined ? undefined : readCursor(cursor, prefix);
-    try {
-      const response = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix + prefix,
-          MaxKeys: limit,
-          ...(continuationToken !== undefined ? { ContinuationToken: continuationToken } : {}),
-        }),
-        { abortSignal: signal },
-      );
-      const objects: StorageObjectInfo[] = (response.Contents ?? []).map((entry) => ({
-        key: (entry.Key ?? '').slice(this.prefix.length),
-        size: entry.Size ?? 0,
-        ...(entry.LastModified ? { modifiedMs: entry.LastModified.getTime() } : {}),
-      }));
-      return response.IsTruncated && response.NextContinuationToken
-        ? { objects, cursor: writeCursor(response.NextContinuationToken, prefix) }
-        : { objects };
-    } catch (error) {
-      throw mapAwsError(error, { service: 'S3', operation: 'ListObjectsV2', target: this.describe(prefix), signal });
-    }
-  }
-
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    if (this.ownsClient) this.client.destroy();
-  }
-
-  private async deleteBatch(keys: string[], signal: AbortSignal | undefined): Promise<void> {
+  protected async deleteObjects(names: string[], signal: AbortSignal | undefined): Promise<void> {
     let response;
     try {
-      response = await this.client.send(
-        new DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: { Objects: keys.map((key) => ({ Key: this.prefix + key })), Quiet: true },
-        }),
-        { abortSignal: signal },
-      );
+      response = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: names.map((name) => ({ Key: name })), Quiet: true } }), {
+        abortSignal: signal,
+      });
     } catch (error) {
-      throw mapAwsError(error, { service: 'S3', operation: 'DeleteObjects', target: `${keys.length} keys in s3://${this.bucket}/${this.prefix}`, signal });
+      throw mapAwsError(error, { service: 'S3', operation: 'DeleteObjects', target: `${names.length} keys in s3://${this.bucket}/${this.prefix}`, signal });
     }
     // DeleteObjects answers 200 and lists the keys it could not delete; an absent key is not one of them.
     const failed = (response.Errors ?? []).filter((entry) => entry.Code !== 'NoSuchKey');
     const first = failed[0];
     if (first) {
       const cause = Object.assign(new Error(first.Message ?? 'delete failed'), { name: first.Code ?? 'Error', Code: first.Code });
-      const error = mapAwsError(cause, { service: 'S3', operation: 'DeleteObjects', target: `s3://${this.bucket}/${first.Key ?? ''} and ${failed.length - 1} more`, signal });
-      throw error;
+      throw mapAwsError(cause, { service: 'S3', operation: 'DeleteObjects', target: `${this.describeObject(first.Key ?? '')} and ${failed.length - 1} more`, signal });
     }
   }
 
-  private prepare(key: string, signal: AbortSignal | undefined): void {
-    this.assertUsable();
-    throwIfAborted(signal);
-    assertValidStorageKey(key);
+  protected async listObjects(namePrefix: string, limit: number, token: string | undefined, signal: AbortSignal | undefined): Promise<ObjectListPage> {
+    try {
+      const response = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: namePrefix, MaxKeys: limit, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
+        { abortSignal: signal },
+      );
+      const objects: StorageObjectInfo[] = (response.Contents ?? []).map((entry) => ({
+        key: entry.Key ?? '',
+        size: entry.Size ?? 0,
+        ...(entry.LastModified ? { modifiedMs: entry.LastModified.getTime() } : {}),
+      }));
+      return { objects, token: response.IsTruncated ? response.NextContinuationToken : undefined };
+    } catch (error) {
+      throw mapAwsError(error, { service: 'S3', operation: 'ListObjectsV2', target: this.describeObject(namePrefix), signal });
+    }
   }
 
-  private assertUsable(): void {
-    if (this.disposed) throw disposedError('S3 storage');
+  protected close(): void {
+    if (this.ownsClient) this.client.destroy();
   }
 
   /** A missing object is an answer, not an error; a missing bucket is a configuration error. */
-  private missingOrThrow<T>(error: unknown, operation: string, key: string, signal: AbortSignal | undefined, absent: () => T): T {
+  private missingOrThrow<T>(error: unknown, operation: string, name: string, signal: AbortSignal | undefined, absent: () => T): T {
     if (!signal?.aborted && awsErrorName(error) !== 'NoSuchBucket' && (isNotFound(error) || isInvalidRange(error))) return absent();
-    throw mapAwsError(error, { service: 'S3', operation, target: this.describe(key), signal });
+    throw mapAwsError(error, { service: 'S3', operation, target: this.describeObject(name), signal });
   }
 
-  private async *mapStreamErrors(body: Readable, key: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  private async *mapStreamErrors(body: Readable, name: string, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       }
     } catch (error) {
-      throw mapAwsError(error, { service: 'S3', operation: 'GetObject', target: this.describe(key), signal, site: requestSiteOf(body) });
+      throw mapAwsError(error, { service: 'S3', operation: 'GetObject', target: this.describeObject(name), signal, site: requestSiteOf(body) });
     } finally {
       // Stopping early must give the connection back.
       body.destroy();
     }
-  }
-
-  private describe(key: string): string {
-    return `s3://${this.bucket}/${this.prefix}${key}`;
   }
 }
 
@@ -381,33 +280,7 @@ function rangeHeader(range: ByteRange): string {
   return `bytes=${range.start}-${range.end === undefined ? '' : range.end - 1}`;
 }
 
-async function* emptyStream(): AsyncGenerator<Uint8Array> {
-  // An existing empty object, or a range past its end: nothing to yield.
-}
-
 function definedOnly(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined));
 }
 
-
-/**
- * Cursors name the prefix they page through as well as S3's continuation token, so a cursor this
- * backend did not return for this prefix is refused with a `TypeError` (the contract), instead
- * of reaching S3 as an invalid token or, on some S3-compatible stores, an empty page.
- */
-function writeCursor(token: string, prefix: string): string {
-  return Buffer.from(JSON.stringify({ prefix, token })).toString('base64url');
-}
-
-function readCursor(cursor: string, prefix: string): string {
-  let decoded: { prefix?: unknown; token?: unknown } | undefined;
-  try {
-    decoded = JSON.parse(Buffer.from(String(cursor), 'base64url').toString('utf8')) as typeof decoded;
-  } catch {
-    decoded = undefined;
-  }
-  if (decoded?.prefix !== prefix || typeof decoded.token !== 'string' || decoded.token === '') {
-    throw new TypeError(`${JSON.stringify(cursor)} is not a cursor AwsStorage.list returned for the prefix ${JSON.stringify(prefix)}.`);
-  }
-  return decoded.token;
-}

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { abortError, isIntegerBetween } from '@fanout/adapter-kit';
+import { abortError, disposedError, isIntegerBetween } from '@fanout/adapter-kit';
 import {
   ErrorCode,
   FanoutError,
@@ -15,7 +15,7 @@ import {
   type StorageReferenceV1,
 } from '@fanout/spec';
 import { encodeInvocationFailure, MAX_TIMER_MS, spawnError, WorkerProcess, type WorkerProcessOutcome } from '@fanout/worker';
-import { disposedError, workerFolderError } from './local-errors.js';
+import { workerFolderError } from './local-errors.js';
 import { createWorkerFolders, ensureWorkerFolders, removeWorkerFolders, WorkerEnvironment, type WorkerFolders } from './local-isolation.js';
 import {
   DEFAULT_MEMORY_MB,

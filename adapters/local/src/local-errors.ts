@@ -88,11 +88,6 @@ export function keyConflictError(key: string, cause: unknown): FanoutError {
   );
 }
 
-/** The error for any call after `dispose()`. */
-export function disposedError(what: string): FanoutError {
-  return new FanoutError(`The ${what} was used after dispose(). Create a new one.`, { code: ErrorCode.DISPOSED, fault: 'caller' });
-}
-
 /**
  * The pool's private folder (working directory, temporary files, code bundles) could not be made
  * in the client's temporary folder. A permission problem or a full disk is not worth retrying.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { abortError, assertByteRange, assertValidStorageKey, decodeKeyCursor, encodeKeyCursor, listPageLimit, throwIfAborted } from '@fanout/adapter-kit';
+import { abortError, assertByteRange, disposedError, assertValidStorageKey, decodeKeyCursor, encodeKeyCursor, listPageLimit, throwIfAborted } from '@fanout/adapter-kit';
 import type {
   ByteRange,
   StorageBackendV1,
@@ -16,7 +16,7 @@ import type {
   StoragePutOptions,
   StorageReferenceV1,
 } from '@fanout/spec';
-import { disposedError, errnoCode, isMissingObject, keyConflictError, mapFileSystemError } from './local-errors.js';
+import { errnoCode, isMissingObject, keyConflictError, mapFileSystemError } from './local-errors.js';
 import { LIST_PAGE_SIZE, walkInKeyOrder, type ListCandidate } from './local-listing.js';
 import { writeAll } from './write-all.js';
 

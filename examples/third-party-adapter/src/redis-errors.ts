@@ -99,11 +99,6 @@ function mapReplyError(message: string, where: string, cause: unknown): FanoutEr
   });
 }
 
-/** The error for any call after `dispose()`. */
-export function disposedError(): FanoutError {
-  return new FanoutError('The Redis storage was used after dispose(). Create a new one.', { code: ErrorCode.DISPOSED, fault: 'caller' });
-}
-
 /** The error for an object larger than Redis stores in one string. */
 export function objectTooLargeError(key: string, size: number, limit: number): FanoutError {
   // The spec names no code for "object over maxObjectBytes"; PAYLOAD_TOO_LARGE is the closest:

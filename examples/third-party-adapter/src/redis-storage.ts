@@ -1,4 +1,4 @@
-import { abortError, assertByteRange, assertValidStorageKey, decodeKeyCursor, encodeKeyCursor, listPageLimit, throwIfAborted } from '@fanout/adapter-kit';
+import { abortError, assertByteRange, disposedError, assertValidStorageKey, decodeKeyCursor, encodeKeyCursor, listPageLimit, throwIfAborted } from '@fanout/adapter-kit';
 import type {
   StorageBackendV1,
   StorageBody,
@@ -12,7 +12,7 @@ import type {
   StorageReferenceV1,
 } from '@fanout/spec';
 import type { Redis } from 'ioredis';
-import { describeServer, disposedError, mapRedisError, objectTooLargeError } from './redis-errors.js';
+import { describeServer, mapRedisError, objectTooLargeError } from './redis-errors.js';
 import { LIST_PAGE_SCRIPT, LIST_PAGE_SIZE, listBounds, parseListReply } from './redis-listing.js';
 import type { ResolvedRedisStorageOptions } from './redis-options.js';
 
@@ -185,7 +185,7 @@ export class RedisStorage implements StorageBackendV1 {
   }
 
   private assertUsable(): void {
-    if (this.disposed) throw disposedError();
+    if (this.disposed) throw disposedError('Redis storage');
   }
 
   /**
