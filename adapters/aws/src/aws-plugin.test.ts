@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FanoutError } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
-import plugin, { AwsCompute, AwsDeployer, awsPlugin, AwsStorage, LAMBDA_ASYNC_PAYLOAD_BYTES, LAMBDA_SYNC_PAYLOAD_BYTES } from './index.js';
+import plugin, { AwsCompute, awsPlugin, AwsStorage, LAMBDA_ASYNC_PAYLOAD_BYTES, LAMBDA_SYNC_PAYLOAD_BYTES } from './index.js';
+import { AwsDeployer } from './deploy.js';
 import { LAMBDA_ARM64_PER_GB_SECOND_USD, LAMBDA_PER_REQUEST_USD, LAMBDA_X86_64_PER_GB_SECOND_USD } from './aws-prices.js';
 import { runtimeEnvironmentFor, storageFromEnvironment } from './aws-runtime-environment.js';
 
@@ -99,11 +102,11 @@ describe('aws plugin', () => {
       computeConfigPath: `${profile}compute.options`,
       storageConfigPath: `${profile}storage.options`,
     });
-    const deployer = plugin.createDeployer({ compute: { region: 'eu-west-1' }, storage: { bucket: 'team-fanout', region: 'eu-west-1' } }, context('profiles.prod.'));
+    const deployer = await plugin.createDeployer({ compute: { region: 'eu-west-1' }, storage: { bucket: 'team-fanout', region: 'eu-west-1' } }, context('profiles.prod.'));
     expect(deployer).toBeInstanceOf(AwsDeployer);
     void deployer.dispose();
     // A region given only with the storage places the function beside its bucket.
-    const storageRegionOnly = plugin.createDeployer({ compute: {}, storage: { bucket: 'team-fanout', region: 'ap-south-1' } }, context(''));
+    const storageRegionOnly = await plugin.createDeployer({ compute: {}, storage: { bucket: 'team-fanout', region: 'ap-south-1' } }, context(''));
     // The Lambda client the deployer made is the observable; it is private, hence the cast.
     const { lambda } = (storageRegionOnly as unknown as { clients: { lambda: { config: { region: () => Promise<string> } } } }).clients;
     expect(await lambda.config.region()).toBe('ap-south-1');
@@ -112,6 +115,32 @@ describe('aws plugin', () => {
     expect(error.message).toContain('profiles.prod.storage.options.bucket');
     // Core passes no storage options when storage comes from another adapter.
     expect(configError(() => plugin.createDeployer({ compute: {}, storage: undefined }, context(''))).message).toContain('backend: "aws"');
+  });
+});
+
+describe('loading', () => {
+  it('loads the deployer (the IAM client, the bundler) only when a deployer is created, not to run jobs', () => {
+    // A resolve hook that reports every IAM client or esbuild module the process loads.
+    const hooks = `export async function resolve(specifier, context, next) {
+      const resolved = await next(specifier, context);
+      if (/client-iam|esbuild/.test(resolved.url)) process.stderr.write('loaded ' + resolved.url + '\\n');
+      return resolved;
+    }`;
+    const register = `import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));`;
+    const index = JSON.stringify(pathToFileURL(fileURLToPath(new URL('../dist/index.js', import.meta.url))).href);
+    const run = (script: string) =>
+      spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    const context = `{ configPath: 'storage.options', baseDirectory: '.', computeConfigPath: 'compute.options', storageConfigPath: 'storage.options', prefix: 'fanout' }`;
+    const jobs = run(
+      `const { awsPlugin } = await import(${index}); const storage = awsPlugin.createStorage({ bucket: 'team-bucket', region: 'eu-west-1' }, ${context}); awsPlugin.createCompute({ region: 'eu-west-1' }, { ...${context}, storage }); console.log('ok');`,
+    );
+    expect(jobs.stdout.trim(), jobs.stderr).toBe('ok');
+    expect(jobs.stderr, 'modules loaded to run jobs').not.toMatch(/loaded .*(client-iam|esbuild)/);
+    const deploy = run(
+      `const { awsPlugin } = await import(${index}); const deployer = await awsPlugin.createDeployer({ compute: {}, storage: { bucket: 'team-bucket', region: 'eu-west-1' } }, ${context}); await deployer.dispose(); console.log('ok');`,
+    );
+    expect(deploy.stdout.trim(), deploy.stderr).toBe('ok');
+    expect(deploy.stderr).toMatch(/loaded .*client-iam/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { ErrorCode, FanoutError, type AdapterPluginV1, type ComputePluginContextV1, type DeployerContextV1, type PluginContextV1 } from '@fanout/spec';
 import { AwsCompute } from './aws-compute.js';
-import { AwsDeployer } from './aws-deploy.js';
+import type { AwsDeployer } from './aws-deploy.js';
 import { parseAwsComputeOptions, parseAwsStorageOptions } from './aws-options.js';
 import { AWS_ADAPTER_MODULE, AwsStorage } from './aws-storage.js';
 
@@ -29,7 +29,11 @@ export const awsPlugin = {
     return new AwsCompute(resolved);
   },
 
-  createDeployer(options: { compute: unknown; storage: unknown }, context: DeployerContextV1): AwsDeployer {
+  /**
+   * Checks the options at once, then loads the deployer (IAM, the bundler): a plain run never
+   * needs it.
+   */
+  createDeployer(options: { compute: unknown; storage: unknown }, context: DeployerContextV1): Promise<AwsDeployer> {
     const { computeConfigPath, storageConfigPath } = context;
     const compute = parseAwsComputeOptions(options?.compute, { configPath: computeConfigPath });
     if (options?.storage === undefined) {
@@ -42,6 +46,6 @@ export const awsPlugin = {
     // A region written only once, on the storage options, is the whole deployment's: the
     // function then lives beside its bucket instead of wherever the SDK's chain points.
     const computeInRegion = compute.region === undefined && storage.region !== undefined ? { ...compute, region: storage.region } : compute;
-    return new AwsDeployer({ compute: computeInRegion, storage, dataPrefix: context.prefix });
+    return import('./aws-deploy.js').then(({ AwsDeployer }) => new AwsDeployer({ compute: computeInRegion, storage, dataPrefix: context.prefix }));
   },
 } as const satisfies AdapterPluginV1;

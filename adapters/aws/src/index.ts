@@ -1,6 +1,8 @@
 /**
  * `@fanout/adapter-aws`: fanout on AWS. Storage is an S3 bucket; compute is a Lambda function
- * running the generic worker, created by `fanout deploy` (see {@link AwsDeployer}).
+ * running the generic worker, created by `fanout deploy`. The deployer, with the IAM client and
+ * the bundler it needs, is in `@fanout/adapter-aws/deploy`, loaded only when a deployer is
+ * created: running jobs does not load it.
  */
 import { awsPlugin } from './aws-plugin.js';
 
@@ -19,9 +21,6 @@ export {
   S3_PER_WRITE_REQUEST_USD,
   S3_PRICES,
 } from './aws-prices.js';
-export { AwsDeployer, STEP_CALLS, type AwsDeployerSettings } from './aws-deploy.js';
-export { EVENT_MAX_AGE_SECONDS, lifecycleRules, ROLE_POLICY_NAME, runtimeRolePolicy, trustPolicy, type PolicyDocument } from './aws-deploy-resources.js';
-export { buildRuntimeArchive, RUNTIME_FILE_NAME, RUNTIME_HANDLER, type RuntimeArchive } from './aws-bundle.js';
 export { CODE_DIRECTORY, RUNTIME_ENVIRONMENT, runtimeEnvironmentFor } from './aws-runtime-environment.js';
 export {
   LAMBDA_ASYNC_PAYLOAD_BYTES,

@@ -12,7 +12,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { PROTOCOL_VERSION, type InvocationPayloadV1 } from '@fanout/spec';
 import { decodeRecord, frame, serializeValue } from '@fanout/worker';
 import { describe, expect, it } from 'vitest';
-import { AwsCompute, AwsDeployer, AwsStorage, parseAwsComputeOptions, parseAwsStorageOptions } from '../src/index.js';
+import { AwsCompute, AwsStorage, parseAwsComputeOptions, parseAwsStorageOptions } from '../src/index.js';
+import { AwsDeployer } from '../src/deploy.js';
 
 const bucket = process.env.AWS_FANOUT_TEST_BUCKET;
 const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
