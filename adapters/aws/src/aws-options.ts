@@ -1,4 +1,4 @@
-import { describeValue, isIntegerBetween, optionError, optionsRecord, parseRequestTimeouts, REQUEST_TIMEOUT_OPTIONS } from '@fanout/adapter-kit';
+import { describeValue, isHttpUrl, isIntegerBetween, optionError, optionsRecord, parseKeyPrefixOption, parseRequestTimeouts, REQUEST_TIMEOUT_OPTIONS } from '@fanout/adapter-kit';
 import type { PluginContextV1 } from '@fanout/spec';
 
 /**
@@ -211,14 +211,7 @@ export function parseAwsStorageOptions(options: unknown, context: Pick<PluginCon
       `must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit), got ${describeValue(bucket)}.`,
     );
   }
-  const prefix = record.prefix ?? '';
-  if (typeof prefix !== 'string' || !isKeyPrefix(prefix)) {
-    throw optionError(
-      context,
-      'prefix',
-      `must be a relative key prefix such as "team-a" or "data/fanout" (no leading "/", no empty, "." or ".." segments), got ${describeValue(prefix)}. Leave it out to use the whole bucket.`,
-    );
-  }
+  const prefix = parseKeyPrefixOption(record.prefix, context);
   const forcePathStyle = record.forcePathStyle ?? false;
   if (typeof forcePathStyle !== 'boolean') {
     throw optionError(context, 'forcePathStyle', `must be true or false, got ${describeValue(forcePathStyle)}.`);
@@ -234,7 +227,7 @@ export function parseAwsStorageOptions(options: unknown, context: Pick<PluginCon
   return {
     ...connection,
     bucket,
-    prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+    prefix,
     forcePathStyle,
     expireJobDataAfterDays,
   };
@@ -371,22 +364,6 @@ function isBucketName(name: string): boolean {
   return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) && !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name);
 }
 
-function isKeyPrefix(prefix: string): boolean {
-  if (prefix === '') return true;
-  if (prefix.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(prefix)) return false;
-  const segments = prefix.split('/');
-  if (segments.at(-1) === '') segments.pop();
-  return segments.every((segment) => segment !== '' && segment !== '.' && segment !== '..');
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 function isCredentials(value: unknown): value is AwsCredentialsOption {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;

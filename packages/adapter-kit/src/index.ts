@@ -15,7 +15,7 @@ export {
   fromBase64,
 } from './json-payload-codec.js';
 export { DispatchThreadPool, serveComputeInThreads, type DispatchThreadPoolOptions } from './dispatch-threads.js';
-export { describeValue, isIntegerBetween, optionError, optionsRecord, type OptionsContext, type OptionsShape } from './options.js';
+export { describeValue, isHttpUrl, isIntegerBetween, optionError, optionsRecord, parseKeyPrefixOption, type OptionsContext, type OptionsShape } from './options.js';
 export { assertByteRange, decodeKeyCursor, encodeKeyCursor, listPageLimit } from './storage-arguments.js';
 export { listAll } from './list-all.js';
 export { disposedError } from './disposed.js';

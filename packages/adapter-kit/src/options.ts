@@ -57,3 +57,39 @@ export function optionsRecord(options: unknown, context: OptionsContext, shape: 
   }
   return record;
 }
+
+/**
+ * The `prefix` option of a bucket store: a relative key prefix inside the bucket, so that one
+ * bucket can hold other data or several teams' jobs. Returned with a `/` appended when missing,
+ * or empty for the whole bucket; `CONFIG_INVALID` naming `${configPath}.prefix` otherwise.
+ */
+export function parseKeyPrefixOption(value: unknown, context: OptionsContext): string {
+  const prefix = value ?? '';
+  if (typeof prefix !== 'string' || !isKeyPrefix(prefix)) {
+    throw optionError(
+      context,
+      'prefix',
+      `must be a relative key prefix such as "team-a" or "data/fanout" (no leading "/", no empty, "." or ".." segments), got ${describeValue(prefix)}. Leave it out to use the whole bucket.`,
+    );
+  }
+  return prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
+function isKeyPrefix(prefix: string): boolean {
+  if (prefix === '') return true;
+  // eslint-disable-next-line no-control-regex
+  if (prefix.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(prefix)) return false;
+  const segments = prefix.split('/');
+  if (segments.at(-1) === '') segments.pop();
+  return segments.every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+}
+
+/** Whether `value` is an absolute http or https URL: what an `endpoint` option must be. */
+export function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
