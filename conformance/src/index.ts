@@ -79,3 +79,10 @@ export {
 } from './runner/run-conformance.js';
 export type { ConformanceTestOutcome } from './runner/vitest-runner.js';
 export { readDeclaredCapabilities, writeDeclaredCapabilities, unboundedAsText, type DeclaredCapabilities } from './runner/declared-capabilities.js';
+export {
+  startSilentServer,
+  startUnacceptingServer,
+  type SilentServer,
+  type SilentServerOptions,
+  type UnacceptingServer,
+} from './support/silent-server.js';

@@ -18,7 +18,7 @@ import { AwsStorage, type AwsStorageSettings } from '../src/aws-storage.js';
 import { startAwsFixture } from './aws-fixture.js';
 import { square } from './fixtures/lane-tasks.js';
 import { EMULATOR_CREDENTIALS, startS3Emulator } from './s3-emulator.js';
-import { startSilentServer, startUnacceptingServer, type SilentServer, type UnacceptingServer } from './silent-server.js';
+import { startSilentServer, startUnacceptingServer, type SilentServer, type UnacceptingServer } from '@fanout/conformance';
 
 /** Short timeouts, so that each test waits a fraction of a second for what would otherwise be forever. */
 const CONNECT_MS = 300;

@@ -8,8 +8,8 @@
  *   a client recovers.
  * - {@link startUnacceptingServer}: a port whose connections never open.
  *
- * Nothing here knows a protocol beyond HTTP/1.1's framing, and nothing imports the adapter, so
- * any adapter's tests can use it.
+ * Nothing here knows a protocol beyond HTTP/1.1's framing, so every adapter's deadline tests use it
+ * (`@fanout/conformance` exports it): a request to a stalled endpoint must end in its timeout.
  */
 import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
