@@ -155,6 +155,10 @@ export async function startLambdaTestServer(options: LambdaTestServerOptions): P
   function spawnEnvironment(state: FunctionState): Environment {
     const { config } = state;
     const child = fork(bootstrapPath, [], {
+      // Its own process group, so that ending the environment ends every process in it, as
+      // Lambda ends a sandbox: the handler's worker child too, even one stuck in a loop that
+      // never reads the disconnect of its parent.
+      detached: true,
       cwd: config.codeDirectory,
       execArgv: [`--max-old-space-size=${config.memoryMb}`],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -200,6 +204,9 @@ export async function startLambdaTestServer(options: LambdaTestServerOptions): P
         environment.onResult?.(message);
       }
     });
+    // A bootstrap that ended by itself ends its environment: what it started goes with it (and
+    // would otherwise hold the log pipe open, so that 'close' never came).
+    child.on('exit', () => killGroup(child));
     // 'close' comes after stdio is drained, so V8's out-of-memory message is in the log by then.
     child.on('close', (code, signal) => {
       environment.ended = true;
@@ -252,7 +259,7 @@ export async function startLambdaTestServer(options: LambdaTestServerOptions): P
         // Lambda stops the environment at the timeout and starts a new one for the next call.
         env.log += `${new Date().toISOString()} ${requestId} Task timed out after ${config.timeoutSeconds.toFixed(2)} seconds\n`;
         env.ended = true;
-        env.child.kill('SIGKILL');
+        killGroup(env.child);
         finish(
           {
             kind: 'error',
@@ -391,7 +398,7 @@ export async function startLambdaTestServer(options: LambdaTestServerOptions): P
         for (const environment of state.environments) {
           if (environment.ended) continue;
           exits.push(new Promise<void>((resolve) => environment.child.once('close', () => resolve())));
-          environment.child.kill('SIGKILL');
+          killGroup(environment.child);
         }
       }
       server.closeAllConnections();
@@ -402,6 +409,17 @@ export async function startLambdaTestServer(options: LambdaTestServerOptions): P
 }
 
 /** Signal names as Lambda (a Go program) prints them. */
+
+/** End an environment: every process of its group, the bootstrap and whatever it started. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // The group is gone already.
+  }
+}
+
 function signalName(signal: NodeJS.Signals): string {
   const names: Partial<Record<NodeJS.Signals, string>> = { SIGKILL: 'killed', SIGABRT: 'aborted (core dumped)', SIGSEGV: 'segmentation fault', SIGTERM: 'terminated' };
   return names[signal] ?? signal.toLowerCase();
