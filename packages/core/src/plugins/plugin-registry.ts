@@ -12,6 +12,7 @@ import { closestName } from './closest-name.js';
 export const BUILT_IN_ADAPTERS: Readonly<Record<string, string>> = {
   local: '@fanout/adapter-local',
   aws: '@fanout/adapter-aws',
+  gcp: '@fanout/adapter-gcp',
 };
 
 /**
