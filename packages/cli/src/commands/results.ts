@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { globalOptionsOf, type CommandContext } from '../command-context.js';
 import { withExecutor } from '../connection.js';
+import { plural } from '../format.js';
 import { reportJob } from '../job-report.js';
 import { UsageError } from '../usage-error.js';
 
@@ -33,7 +34,7 @@ export function registerResultsCommand(program: Command, context: CommandContext
       }
       context.exitCode = await withExecutor(io, globalOptionsOf(command), async (executor) => {
         const job = await executor.attach(jobId);
-        if (!options.quiet) io.stderr.write(`attached to job ${job.id} (${job.size} tasks)\n`);
+        if (!options.quiet) io.stderr.write(`attached to job ${job.id} (${plural(job.size, 'task')})\n`);
         return reportJob(job, io, options);
       });
     });

@@ -9,6 +9,7 @@ import { readInputs } from '../inputs.js';
 import { reportJob } from '../job-report.js';
 import { ExitCode } from '../output.js';
 import { formatEstimate } from '../cost-report.js';
+import { plural } from '../format.js';
 import { parseChunkSize, parseDollars, parseMilliseconds, parsePositiveInteger } from '../option-parsers.js';
 import { UsageError } from '../usage-error.js';
 
@@ -119,7 +120,7 @@ async function runCommand(module: string, exportName: string, options: RunOption
     if (!options.quiet) {
       // A job that keeps results out of storage cannot be re-attached without running them again.
       const reattach = options.durable === false ? 'results that come back in responses are not stored' : `re-attach with: fanout results ${job.id}`;
-      io.stderr.write(`job ${job.id} started (${job.size} tasks); ${reattach}\n`);
+      io.stderr.write(`job ${job.id} started (${plural(job.size, 'task')}); ${reattach}\n`);
     }
     return reportJob(job, io, options);
   });
