@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, TASKS_MODULE, temporaryProject } from './cli-harness.js';
 
@@ -81,6 +84,17 @@ describe('fanout jobs, status, results, clean and hello', () => {
     expect(run.stderr).toContain(`attached to job ${jobId} (6 tasks)`);
   }, SLOW);
 
+  it('run of a single input says "1 task", not "1 tasks"', async () => {
+    const single = await temporaryProject({ 'tasks.mjs': TASKS_MODULE, 'one.json': JSON.stringify([7]) });
+    try {
+      const run = await runCli(single.cwd, ['run', 'tasks.mjs', 'square', '--inputs', 'one.json']);
+      expect(run.exitCode).toBe(0);
+      expect(run.stderr).toMatch(/^job \S+ started \(1 task\);/m);
+    } finally {
+      await single.remove();
+    }
+  }, SLOW);
+
   it('hello runs tasks on the local backend and says where and how long', async () => {
     const run = await runCli(project.cwd, ['hello']);
     expect(run.exitCode).toBe(0);
@@ -119,10 +133,20 @@ describe('fanout jobs, status, results, clean and hello', () => {
   it('clean <id> deletes the job and says so; it is then gone', async () => {
     const spared = await runCli(project.cwd, ['clean', '--older-than', '1d', '--yes']);
     expect(spared.stdout).toBe('nothing deleted: no job matched.\n');
+    // Copies of the job's objects that were set aside as corrupt go with it; another job's stay.
+    const corrupt = join(project.cwd, '.fanout', 'storage', 'objects', 'fanout', 'corrupt');
+    const copies = [join(corrupt, 'results', jobId, '0000000000-000006.20261208T010000000Z'), join(corrupt, 'jobs', `${jobId}.20261208T010000000Z`)];
+    const otherJobs = join(corrupt, 'jobs', 'another-job.20261208T010000000Z');
+    for (const file of [...copies, otherJobs]) {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, 'garbage');
+    }
     const run = await runCli(project.cwd, ['clean', jobId]);
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^deleted 1 job \\(\\d+ objects?\\):\\n  ${jobId}\\n$`));
     const after = await runCli(project.cwd, ['status', jobId]);
     expect(after.stderr).toMatch(/JOB_NOT_FOUND/);
+    for (const file of copies) expect(existsSync(file), file).toBe(false);
+    expect(existsSync(otherJobs)).toBe(true);
   }, SLOW);
 });

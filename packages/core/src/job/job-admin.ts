@@ -64,7 +64,7 @@ export async function readJobSummaries(storage: StorageBackendV1, layout: Storag
   );
 }
 
-/** Delete the selected jobs' objects (job object and result records), or everything. */
+/** Delete the selected jobs' objects (job object, result records and the copies of any set aside), or everything. */
 export async function deleteJobs(storage: StorageBackendV1, layout: StorageLayout, options: CleanOptions): Promise<CleanReport> {
   if (!options.all && !options.jobIds?.length && options.olderThanMs === undefined) {
     throw new TypeError('clean needs jobIds, olderThanMs or all: it never deletes without a selection.');
@@ -83,7 +83,8 @@ export async function deleteJobs(storage: StorageBackendV1, layout: StorageLayou
     keys.push(...(await listAll(storage, layout.prefix ? `${layout.prefix}/` : '')).map(({ key }) => key));
   } else {
     for (const id of selected) {
-      keys.push(layout.jobKey(id), ...(await listAll(storage, layout.resultsPrefix(id))).map(({ key }) => key));
+      keys.push(layout.jobKey(id));
+      for (const prefix of [layout.resultsPrefix(id), ...layout.corruptPrefixesOf(id)]) keys.push(...(await listAll(storage, prefix)).map(({ key }) => key));
     }
   }
   for (let start = 0; start < keys.length; start += deleteBatch) await storage.delete(keys.slice(start, start + deleteBatch));

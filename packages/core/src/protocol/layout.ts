@@ -74,6 +74,14 @@ export class StorageLayout {
     return this.join(`corrupt/${relative}.${found.toISOString().replace(/[-:.]/g, '')}`);
   }
 
+  /**
+   * The prefixes under which a job's objects are kept once set aside: its records' copies, and
+   * those of its job object (`corrupt/jobs/<id>.<time>`), so that `clean` deletes them with it.
+   */
+  corruptPrefixesOf(jobId: string): string[] {
+    return [this.join(`corrupt/results/${jobId}/`), this.join(`corrupt/jobs/${jobId}.`)];
+  }
+
   jobIdFromKey(key: string): string | undefined {
     const id = key.slice(this.jobsPrefix().length);
     return id && !id.includes('/') ? id : undefined;
