@@ -2,7 +2,7 @@
  * Every mapping of AWS SDK failures, Lambda function errors and runtime failures to fanout error
  * codes, in one place, so that S3, Lambda, IAM and the runtime classify one failure one way.
  */
-import { abortError, messageOf, requestFailureError, retryAfterMs, type RequestSite, type RequestTimeoutKind } from '@fanout/adapter-kit';
+import { abortError, failureKindOf, messageOf, requestFailureError, retryAfterMs, type RequestSite, type RequestTimeoutKind } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import { requestSiteOf } from './aws-clients.js';
 
@@ -204,15 +204,7 @@ export function mapAwsError(error: unknown, context: AwsFailureContext): FanoutE
       message: messageOf(error),
       status,
       errno: typeof errno === 'string' ? errno : undefined,
-      kind: throttlingNames.has(name)
-        ? 'throttled'
-        : accessNames.has(name)
-          ? 'access'
-          : tooLargeNames.has(name)
-            ? 'too-large'
-            : transientNames.has(name)
-              ? 'transient'
-              : undefined,
+      kind: failureKindOf(name, { throttled: throttlingNames, access: accessNames, 'too-large': tooLargeNames, transient: transientNames }),
       retryAfterMs: retryAfterMsOf(error),
       timeout: requestTimeoutKind(error),
       site: context.site ?? requestSiteOf(error),

@@ -7,7 +7,7 @@
  * `request-timeout` when the client's timer fired). Each is read into adapter-kit's
  * `RequestFailure`, which classifies it as every adapter does.
  */
-import { abortError, messageOf, requestFailureError, retryAfterMs, type RequestSite } from '@fanout/adapter-kit';
+import { abortError, failureKindOf, messageOf, requestFailureError, retryAfterMs, type RequestSite } from '@fanout/adapter-kit';
 import { ErrorCode, FanoutError } from '@fanout/spec';
 
 /** What was being done, for messages. */
@@ -96,16 +96,7 @@ export function mapGcpError(error: unknown, context: GcpFailureContext): FanoutE
       message: messageOf(error),
       status,
       errno,
-      kind:
-        reason === undefined
-          ? undefined
-          : throttlingReasons.has(reason)
-            ? 'throttled'
-            : accessReasons.has(reason)
-              ? 'access'
-              : transientReasons.has(reason)
-                ? 'transient'
-                : undefined,
+      kind: failureKindOf(reason, { throttled: throttlingReasons, access: accessReasons, transient: transientReasons }),
       retryAfterMs: retryAfterMs(headerOf(error, 'retry-after')),
       timeout: timedOut ? 'silence' : undefined,
       site: context.site,

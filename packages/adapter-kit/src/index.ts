@@ -25,9 +25,12 @@ export { ObjectStorageBase, emptyStream, type ObjectListPage, type ObjectStoreLo
 export {
   NETWORK_ERROR_CODES,
   UNREACHABLE_ERROR_CODES,
+  failureKindOf,
   messageOf,
   requestFailureError,
   retryAfterMs,
+  type FailureKind,
+  type FailureNames,
   type RequestContext,
   type RequestFailure,
   type RequestSite,

@@ -95,14 +95,14 @@ export abstract class ObjectStorageBase implements StorageBackendV1 {
     const { signal, range } = options;
     this.prepare(key, signal, range);
     // No store can express an empty range; the answer is empty bytes if the object exists.
-    if (isEmptyRange(range)) return (await this.head(key, signalOnly(signal))) ? new Uint8Array(0) : undefined;
+    if (isEmptyRange(range)) return (await this.statObject(this.prefix + key, signal)) ? new Uint8Array(0) : undefined;
     return this.readObject(this.prefix + key, range, signal);
   }
 
   async getStream(key: string, options: StorageGetOptions = {}): Promise<AsyncIterable<Uint8Array> | undefined> {
     const { signal, range } = options;
     this.prepare(key, signal, range);
-    if (isEmptyRange(range)) return (await this.head(key, signalOnly(signal))) ? emptyStream() : undefined;
+    if (isEmptyRange(range)) return (await this.statObject(this.prefix + key, signal)) ? emptyStream() : undefined;
     return this.openObject(this.prefix + key, range, signal);
   }
 
@@ -193,9 +193,6 @@ function isEmptyRange(range: ByteRange | undefined): boolean {
   return range?.end !== undefined && range.end <= range.start;
 }
 
-function signalOnly(signal: AbortSignal | undefined): StorageOperationOptions {
-  return signal ? { signal } : {};
-}
 
 /** A stream of nothing: an existing empty object, or a range past its end. */
 export async function* emptyStream(): AsyncGenerator<Uint8Array> {

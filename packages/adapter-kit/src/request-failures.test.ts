@@ -1,6 +1,6 @@
 import { ErrorCode, FanoutError } from '@fanout/spec';
 import { describe, expect, it } from 'vitest';
-import { requestFailureError, retryAfterMs, type RequestContext, type RequestFailure } from './request-failures.js';
+import { failureKindOf, requestFailureError, retryAfterMs, type RequestContext, type RequestFailure } from './request-failures.js';
 
 const context: RequestContext = {
   provider: 'Google Cloud',
@@ -76,5 +76,16 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs('Tue, 08 Dec 2026 01:00:03 GMT', now)).toBe(3000);
     expect(retryAfterMs('Tue, 08 Dec 2026 00:59:00 GMT', now), 'a date in the past: at once').toBe(0);
     for (const value of ['', 'soon', '-1', undefined, null, {}]) expect(retryAfterMs(value)).toBeUndefined();
+  });
+});
+
+describe('failureKindOf', () => {
+  it('finds the kind of a service\'s error name, throttling first, and nothing for an unknown or absent name', () => {
+    const names = { transient: new Set(['SlowDown', 'InternalError']), throttled: new Set(['SlowDown']), access: new Set(['Forbidden']) };
+    expect(failureKindOf('SlowDown', names)).toBe('throttled');
+    expect(failureKindOf('InternalError', names)).toBe('transient');
+    expect(failureKindOf('Forbidden', names)).toBe('access');
+    expect(failureKindOf('NoSuchKey', names)).toBeUndefined();
+    expect(failureKindOf(undefined, names)).toBeUndefined();
   });
 });

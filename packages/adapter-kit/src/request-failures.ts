@@ -56,6 +56,20 @@ export type RequestFailure = {
   clientSide?: boolean | undefined;
 };
 
+/** What a service's own error name can say about a failure (see {@link RequestFailure.kind}). */
+export type FailureKind = NonNullable<RequestFailure['kind']>;
+
+/** A service's error names of each kind, as its adapter knows them. */
+export type FailureNames = Partial<Record<FailureKind, ReadonlySet<string>>>;
+
+/** The order in which kinds are tried, as {@link requestFailureError} weighs them. */
+const FAILURE_KINDS: readonly FailureKind[] = ['throttled', 'access', 'too-large', 'transient'];
+
+/** The kind a service's error name stands for, among `names`, or `undefined` for a name of none. */
+export function failureKindOf(name: string | undefined, names: FailureNames): FailureKind | undefined {
+  return name === undefined ? undefined : FAILURE_KINDS.find((kind) => names[kind]?.has(name));
+}
+
 /** Where a request went, `host:port`, and how long its client let it wait. */
 export type RequestSite = { endpoint: string; timeouts: RequestTimeouts };
 
